@@ -1,0 +1,46 @@
+"""
+HardKuma rationale models for AllenNLP: Bastings, Aziz & Titov, "Interpretable Neural Predictions
+with Differentiable Binary Variables", ACL 2019 (https://arxiv.org/abs/1905.08160).
+
+Importing the package registers every component (AllenNLP imports it through `.allennlp_plugins`
+or `--include-package hardkuma_allennlp`) and sets the defaults of the environment variables
+that the experiments in `training_config/` read (see `hardkuma_allennlp.environment`).
+"""
+
+# Every module that registers a component must be imported here.
+from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
+from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
+from hardkuma_allennlp.dataset_readers.sst import SstTreeDatasetReader
+from hardkuma_allennlp.environment import set_default_environment
+from hardkuma_allennlp.models.rationale_model import RationaleModel
+from hardkuma_allennlp.modules.gates import BernoulliGate, DependentHardKumaGate, Gate, HardKumaGate
+from hardkuma_allennlp.modules.rcnn import RCNN
+from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
+    LatentRationaleEncoder,
+)
+from hardkuma_allennlp.modules.seq2vec_encoders.pooled_seq2seq_encoder import (
+    PooledSeq2SeqEncoder,
+)
+from hardkuma_allennlp.predictors.rationale_predictor import RationalePredictor
+from hardkuma_allennlp.training.lagrangian import LagrangianCallback
+from hardkuma_allennlp.training.metrics import RationaleF1, Selection
+
+set_default_environment()
+
+__all__ = [
+    "BeerAdvocateDatasetReader",
+    "BernoulliGate",
+    "BlankSpacyTokenizer",
+    "DependentHardKumaGate",
+    "Gate",
+    "HardKumaGate",
+    "LagrangianCallback",
+    "LatentRationaleEncoder",
+    "PooledSeq2SeqEncoder",
+    "RCNN",
+    "RationaleF1",
+    "RationaleModel",
+    "RationalePredictor",
+    "Selection",
+    "SstTreeDatasetReader",
+]

@@ -1,0 +1,56 @@
+"""
+The environment variables that the experiments in `training_config/` read: where their data and
+word vectors are, and a few run settings.
+
+Every experiment reads each location with `std.extVar("NAME")`. AllenNLP passes all environment
+variables to Jsonnet as external variables, but `std.extVar` has no default value, so importing
+this plugin sets each variable below that is not already set to its default: the public source
+that a connected user would download (AllenNLP's `cached_path` fetches and caches URLs, and
+`archive.zip!member` / `(archive.zip)#member` name a file inside an archive). Set a variable to a
+local path to use a local copy, e.g. for the data in `../shared/data`:
+
+    export SST_TRAIN=../shared/data/sst/train.txt EMBEDDING_DIM=50 ...
+
+or `source scripts/local_data.sh`. BeerAdvocate has no public source any more, so its variables
+have no usable default: the default names a path that does not exist, and AllenNLP's
+"file not found" error names the variable's file.
+"""
+
+import os
+from typing import Dict
+
+SST_TREES = "https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip!trees"
+GLOVE_840B = "(https://nlp.stanford.edu/data/glove.840B.300d.zip)#glove.840B.300d.txt"
+SNLI = "https://nlp.stanford.edu/projects/snli/snli_1.0.zip!snli_1.0"
+BEER = "BEER_DATA_DIR_IS_NOT_SET"
+
+DEFAULTS: Dict[str, str] = {
+    # Stanford Sentiment Treebank, PTB trees (Socher et al., 2013).
+    "SST_TRAIN": f"{SST_TREES}/train.txt",
+    "SST_DEV": f"{SST_TREES}/dev.txt",
+    "SST_TEST": f"{SST_TREES}/test.txt",
+    "SST_EMBEDDINGS": GLOVE_840B,
+    # SNLI 1.0 (Bowman et al., 2015).
+    "SNLI_TRAIN": f"{SNLI}/snli_1.0_train.jsonl",
+    "SNLI_DEV": f"{SNLI}/snli_1.0_dev.jsonl",
+    "SNLI_TEST": f"{SNLI}/snli_1.0_test.jsonl",
+    "SNLI_EMBEDDINGS": GLOVE_840B,
+    # Dimension of the pretrained vectors of SST_EMBEDDINGS and SNLI_EMBEDDINGS.
+    "EMBEDDING_DIM": "300",
+    # BeerAdvocate (Lei et al., 2016): no public source; point these at your copy.
+    "BEER_DATA_DIR": BEER,
+    "BEER_EMBEDDINGS": f"{BEER}/review+wiki.filtered.200.txt.gz",
+    "BEER_EMBEDDING_DIM": "200",
+    # 0 look (appearance), 1 smell (aroma), 2 palate.
+    "BEER_ASPECT": "0",
+    # Run settings: lowercase the text (for lowercased vectors such as GloVe 6B), GPU, AMP.
+    "LOWERCASE": "false",
+    "CUDA_DEVICE": "-1",
+    "USE_AMP": "false",
+}
+
+
+def set_default_environment() -> None:
+    """Sets every variable of `DEFAULTS` that is not set in the environment to its default."""
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)

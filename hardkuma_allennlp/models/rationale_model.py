@@ -1,0 +1,213 @@
+from typing import Any, Dict, List, Optional
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models.model import Model
+from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
+from allennlp.nn import InitializerApplicator
+from allennlp.nn.util import get_text_field_mask
+from allennlp.training.metrics import CategoricalAccuracy, MeanAbsoluteError
+
+from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
+    LatentRationaleEncoder,
+)
+from hardkuma_allennlp.training.metrics.rationale_f1 import RationaleF1
+from hardkuma_allennlp.training.metrics.selection import Selection
+
+
+@Model.register("rationale_model")
+class RationaleModel(Model):
+    """
+    A text classifier or regressor that justifies each prediction with a rationale
+    ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160), section 5): embedder ->
+    `latent_rationale` encoder (a gate selects tokens, a classifier encoder reads the selection)
+    -> optional feed-forward -> output layer.
+
+    - `task="classification"`: softmax over the labels of `label_namespace`, cross-entropy loss,
+      accuracy.
+    - `task="regression"`: `num_targets` sigmoid outputs in [0, 1], mean squared error (averaged
+      over targets), reported as `mse` (and `mae`).
+
+    With any other `Seq2VecEncoder` (e.g. a plain LSTM) it is the full-text baseline: every token
+    counts as selected. The output carries the per-token gates `z`; metrics include the share of
+    selected tokens (`selected`, z != 0) and the shares of z exactly 0, in (0, 1) and exactly 1.
+    With a `gold_rationale` input (a 0/1 mask per token; -1 marks instances without gold spans)
+    it also reports rationale precision, recall and F1 against it.
+
+    The Lagrangian constraint on the selection rate is not part of the model: add the
+    `lagrangian` trainer callback. A Bernoulli gate's REINFORCE loss is added here.
+
+    Registered as a `Model` with name "rationale_model".
+
+    # Parameters
+
+    vocab : `Vocabulary`
+    text_field_embedder : `TextFieldEmbedder`
+        Embeds the `tokens` field.
+    encoder : `Seq2VecEncoder`
+        Usually a `latent_rationale` encoder.
+    task : `str`, optional (default = `"classification"`)
+        `"classification"` or `"regression"`.
+    feedforward : `FeedForward`, optional (default = `None`)
+        Applied to the encoder output before the output layer.
+    dropout : `float`, optional (default = `0.0`)
+        Dropout on the embeddings and before the output layer.
+    num_targets : `int`, optional (default = `None`)
+        Number of regression outputs (required for regression; classification uses the size of
+        `label_namespace`).
+    label_namespace : `str`, optional (default = `"labels"`)
+    namespace : `str`, optional (default = `"tokens"`)
+        Vocabulary namespace of the tokens, for human-readable output.
+    initializer : `InitializerApplicator`, optional
+    """
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        text_field_embedder: TextFieldEmbedder,
+        encoder: Seq2VecEncoder,
+        task: str = "classification",
+        feedforward: Optional[FeedForward] = None,
+        dropout: float = 0.0,
+        num_targets: Optional[int] = None,
+        label_namespace: str = "labels",
+        namespace: str = "tokens",
+        initializer: InitializerApplicator = InitializerApplicator(),
+        **kwargs,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        if task not in ("classification", "regression"):
+            raise ConfigurationError(f"task must be 'classification' or 'regression', got {task!r}")
+        if task == "regression" and not num_targets:
+            raise ConfigurationError("a regression rationale_model needs num_targets")
+        if text_field_embedder.get_output_dim() != encoder.get_input_dim():
+            raise ConfigurationError(
+                f"the embedder's output dim {text_field_embedder.get_output_dim()} does not match "
+                f"the encoder's input dim {encoder.get_input_dim()}"
+            )
+        self._text_field_embedder = text_field_embedder
+        self._encoder = encoder
+        self._feedforward = feedforward
+        self._dropout = torch.nn.Dropout(dropout)
+        self._task = task
+        self._label_namespace = label_namespace
+        self._namespace = namespace
+        if task == "classification":
+            num_targets = vocab.get_vocab_size(label_namespace)
+        hidden_dim = feedforward.get_output_dim() if feedforward else encoder.get_output_dim()
+        self._output_layer = torch.nn.Linear(hidden_dim, num_targets)
+        self._selection = Selection()
+        self._rationale = RationaleF1()
+        if task == "classification":
+            self._accuracy = CategoricalAccuracy()
+        else:
+            self._squared_error_sum = 0.0
+            self._squared_error_count = 0
+            self._mae = MeanAbsoluteError()
+        initializer(self)
+
+    def forward(  # type: ignore
+        self,
+        tokens: TextFieldTensors,
+        label: Optional[torch.Tensor] = None,
+        gold_rationale: Optional[torch.Tensor] = None,
+        metadata: Optional[List[Dict[str, Any]]] = None,
+    ) -> Dict[str, torch.Tensor]:
+        # Shape: (batch_size, seq_len)
+        mask = get_text_field_mask(tokens)
+        # Shape: (batch_size, seq_len, embedding_dim)
+        embedded = self._dropout(self._text_field_embedder(tokens))
+        # Shape: (batch_size, encoder_dim)
+        encoded = self._encoder(embedded, mask)
+        if isinstance(self._encoder, LatentRationaleEncoder):
+            z = self._encoder.last_z
+        else:
+            z = mask.to(embedded.dtype)
+        if self._feedforward is not None:
+            encoded = self._feedforward(encoded)
+        # Shape: (batch_size, num_targets)
+        logits = self._output_layer(self._dropout(encoded))
+
+        output_dict: Dict[str, Any] = {"logits": logits, "z": z, "mask": mask}
+        if self._task == "classification":
+            output_dict["probs"] = torch.softmax(logits, dim=-1)
+        else:
+            output_dict["predictions"] = torch.sigmoid(logits)
+        if metadata is not None:
+            output_dict["tokens"] = [m["tokens"] for m in metadata]
+            if all("word_labels" in m for m in metadata):
+                # SST: the leaf sentiment of each word, for analyses of what rationales drop.
+                output_dict["word_labels"] = [m["word_labels"] for m in metadata]
+
+        self._selection(z, mask)
+        if gold_rationale is not None:
+            self._rationale(z, gold_rationale, mask)
+        if label is not None:
+            if self._task == "classification":
+                # Shape: (batch_size,)
+                per_instance = torch.nn.functional.cross_entropy(
+                    logits, label.long().view(-1), reduction="none"
+                )
+                self._accuracy(logits, label)
+            else:
+                predictions = output_dict["predictions"]
+                target = label.view_as(predictions).to(predictions.dtype)
+                per_instance = ((predictions - target) ** 2).mean(-1)
+                self._squared_error_sum += float(((predictions - target) ** 2).sum())
+                self._squared_error_count += target.numel()
+                self._mae(predictions, target)
+            loss = per_instance.mean()
+            if self.training and isinstance(self._encoder, LatentRationaleEncoder):
+                gate_loss = self._encoder.gate_loss(per_instance)
+                if gate_loss is not None:
+                    loss = loss + gate_loss
+            output_dict["loss"] = loss
+        return output_dict
+
+    def make_output_human_readable(
+        self, output_dict: Dict[str, torch.Tensor]
+    ) -> Dict[str, torch.Tensor]:
+        """
+        Adds, per instance: `label` (classification) or `score` (regression), `tokens` (when the
+        input had metadata), `z` trimmed to the tokens, `rationale` (the selected tokens, z != 0)
+        and `highlight` (the text with selected tokens in [brackets]).
+        """
+        lengths = output_dict["mask"].sum(-1).tolist()
+        z_rows = [row[:length] for row, length in zip(output_dict["z"].tolist(), lengths)]
+        output_dict["z"] = z_rows
+        if self._task == "classification":
+            labels = self.vocab.get_index_to_token_vocabulary(self._label_namespace)
+            output_dict["label"] = [
+                labels[int(index)] for index in output_dict["probs"].argmax(-1).tolist()
+            ]
+        else:
+            output_dict["score"] = output_dict["predictions"].tolist()
+        if "tokens" in output_dict:
+            output_dict["rationale"] = [
+                [token for token, g in zip(tokens, z) if g != 0]
+                for tokens, z in zip(output_dict["tokens"], z_rows)
+            ]
+            output_dict["highlight"] = [
+                " ".join(f"[{token}]" if g != 0 else token for token, g in zip(tokens, z))
+                for tokens, z in zip(output_dict["tokens"], z_rows)
+            ]
+        del output_dict["mask"]
+        return output_dict
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        metrics = dict(self._selection.get_metric(reset))
+        if self._task == "classification":
+            metrics["accuracy"] = self._accuracy.get_metric(reset)
+        else:
+            metrics["mse"] = self._squared_error_sum / max(self._squared_error_count, 1)
+            metrics["mae"] = self._mae.get_metric(reset)["mae"]
+            if reset:
+                self._squared_error_sum, self._squared_error_count = 0.0, 0
+        rationale = self._rationale.get_metric(reset)
+        if rationale["num_reviews"] > 0:  # only where gold rationales were seen
+            for name, value in rationale.items():
+                metrics[f"rationale_{name}"] = value
+        return metrics
+
+    default_predictor = "rationale"

@@ -1,0 +1,89 @@
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.modules import Seq2SeqEncoder
+
+from hardkuma_allennlp.distributions import HardKumaraswamy
+from hardkuma_allennlp.modules.gates.gate import Gate
+from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaShape, report_penalties
+from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
+
+
+@Gate.register("hardkuma_dependent")
+class DependentHardKumaGate(Gate, PenaltyReporter):
+    """
+    Dependent HardKuma gates ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160), eq. 16
+    and appendix B.1.2): `z_i` is conditioned on the gates already assigned,
+    `z_i ~ HardKuma(a_i, b_i)` with `a_i, b_i = f([h_i; s_{i-1}])`, where `h_i` is the output of a
+    `Seq2SeqEncoder` over the embedded tokens and `s_i = LSTMCell([h_i; z_i], s_{i-1})` is a small
+    recurrent state over the sampled prefix. In training every `z_i` is a reparameterised sample,
+    so gradients flow through the whole chain; in evaluation each `z_i` is set by the
+    deterministic rule and fed to the next step.
+
+    The expected penalties are computed along the sampled prefix: from `P(z_i = 0 | z_<i)`, with
+    the same formulas as for independent gates (eqs. 11 and 12), each averaged over the batch.
+
+    Registered as a `Gate` with name "hardkuma_dependent".
+
+    # Parameters
+
+    encoder : `Seq2SeqEncoder`
+        Reads the embedded tokens (e.g. a BiLSTM or an RCNN).
+    hidden_size : `int`, optional (default = `30`)
+        Size of the recurrent state `s_i` over the sampled gates.
+    lower : `float`, optional (default = `-0.1`)
+    upper : `float`, optional (default = `1.1`)
+        Stretched support of the HardKuma.
+    min_shape : `float`, optional (default = `1e-2`)
+    max_shape : `float`, optional (default = `100.0`)
+        Range to which the shape parameters `a`, `b` are clamped.
+    """
+
+    def __init__(
+        self,
+        encoder: Seq2SeqEncoder,
+        hidden_size: int = 30,
+        lower: float = -0.1,
+        upper: float = 1.1,
+        min_shape: float = 1e-2,
+        max_shape: float = 100.0,
+    ) -> None:
+        super().__init__()
+        if not (lower < 0 and upper > 1):
+            raise ConfigurationError(f"HardKuma needs lower < 0 < 1 < upper, got {lower}, {upper}")
+        self._encoder = encoder
+        encoder_dim = encoder.get_output_dim()
+        self._cell = torch.nn.LSTMCell(encoder_dim + 1, hidden_size)
+        self._shape = HardKumaShape(encoder_dim + hidden_size, min_shape, max_shape)
+        self._lower = lower
+        self._upper = upper
+
+    def get_input_dim(self) -> int:
+        return self._encoder.get_input_dim()
+
+    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        # Shape: (batch_size, seq_len, encoder_dim)
+        encoded = self._encoder(embedded_text, mask)
+        batch_size, seq_len, _ = encoded.shape
+        hidden = encoded.new_zeros(batch_size, self._cell.hidden_size)
+        cell = encoded.new_zeros(batch_size, self._cell.hidden_size)
+        z_steps, p_zero_steps = [], []
+        for i in range(seq_len):
+            # Shape: (batch_size,) each
+            a, b = self._shape(torch.cat([encoded[:, i], hidden], dim=-1))
+            distribution = HardKumaraswamy(a, b, self._lower, self._upper)
+            z_i = distribution.rsample() if self.training else distribution.deterministic()
+            z_i = z_i * mask[:, i]
+            new_hidden, new_cell = self._cell(
+                torch.cat([encoded[:, i], z_i.unsqueeze(-1)], -1), (hidden, cell)
+            )
+            # Padded positions carry the state forward unchanged.
+            keep = mask[:, i].unsqueeze(-1)
+            hidden = torch.where(keep, new_hidden, hidden)
+            cell = torch.where(keep, new_cell, cell)
+            z_steps.append(z_i)
+            p_zero_steps.append(distribution.prob_zero())
+        # Shape: (batch_size, seq_len)
+        z = torch.stack(z_steps, dim=1) if seq_len else encoded.new_zeros(batch_size, 0)
+        p_zero = torch.stack(p_zero_steps, dim=1) if seq_len else encoded.new_ones(batch_size, 0)
+        self._expected_penalties = report_penalties(p_zero, mask)
+        return z

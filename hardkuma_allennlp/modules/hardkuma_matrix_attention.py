@@ -1,0 +1,155 @@
+from typing import Dict, Optional
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.modules import FeedForward
+from allennlp.modules.matrix_attention.matrix_attention import MatrixAttention
+
+from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0
+from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
+
+
+@MatrixAttention.register("hardkuma")
+class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
+    """
+    HardKuma attention of [Bastings et al. (2019)](https://arxiv.org/abs/1905.08160), section 6.3:
+    every cell `(i, j)` of the `(rows of matrix_1) x (rows of matrix_2)` matrix is its own HardKuma
+    variable (a stretched and rectified Kumaraswamy, so exactly 0, exactly 1, or in between), whose
+    two shape parameters come from two learned similarity functions:
+
+        a_ij = clamp(softplus(f_a(x_i) . f_a(y_j)), min_shape, max_shape)
+        b_ij = clamp(softplus(f_b(x_i) . f_b(y_j)), min_shape, max_shape)
+
+    with `f_a`, `f_b` feed-forward networks applied to the rows of both matrices. In training mode
+    the cells are reparameterised samples (`rsample`); in evaluation mode they are the
+    distribution's deterministic assignment (0, 1, or the mean of the continuous part, whichever
+    is most probable). The output is not normalised (no softmax): a cell that is exactly 0 means
+    "not aligned", and a whole row of zeros is allowed.
+
+    Masks. `MatrixAttention.forward` receives only the two matrices; this module takes the masks
+    as two optional keyword arguments, `matrix_1_mask` and `matrix_2_mask` (shape
+    `(batch_size, num_rows)`, true for real tokens), which `hardkuma_decomposable_attention`
+    passes. Without them every row counts as valid. Cells with a padded row or column are exactly
+    zero and are left out of the expected rate.
+
+    Penalties. Being a [`PenaltyReporter`](penalty_reporter.py), each forward pass stores
+    `expected_penalties()["selection"]`: the expected share of non-zero cells among the valid cells
+    of each example (`E[#cells != 0] / #valid cells`, with `P(cell != 0) = 1 - P(cell = 0)`),
+    averaged over the batch; it is differentiable, so the `lagrangian` trainer callback can hold
+    it at a target rate. The matrix of the last forward pass (detached) is kept in
+    `last_attention`; `distribution(matrix_1, matrix_2)` gives the cells' distribution.
+
+    Registered as a `MatrixAttention` with name "hardkuma".
+
+    # Parameters
+
+    a_feedforward : `FeedForward`
+        `f_a`, applied to the rows of both matrices; the dot products of its outputs give `a`.
+    b_feedforward : `FeedForward`
+        `f_b`, the same for `b`. Must have the same input dimension as `a_feedforward`.
+    lower : `float`, optional (default = `-0.1`)
+        Lower end of the stretched support (`< 0`).
+    upper : `float`, optional (default = `1.1`)
+        Upper end of the stretched support (`> 1`).
+    min_shape : `float`, optional (default = `0.01`)
+        Lower clamp of `a` and `b` (very small shapes make sampling numerically unstable).
+    max_shape : `float`, optional (default = `100.0`)
+        Upper clamp of `a` and `b`.
+    """
+
+    def __init__(
+        self,
+        a_feedforward: FeedForward,
+        b_feedforward: FeedForward,
+        lower: float = -0.1,
+        upper: float = 1.1,
+        min_shape: float = 1e-2,
+        max_shape: float = 100.0,
+    ) -> None:
+        super().__init__()
+        if a_feedforward.get_input_dim() != b_feedforward.get_input_dim():
+            raise ConfigurationError(
+                f"hardkuma matrix attention: a_feedforward input dim "
+                f"({a_feedforward.get_input_dim()}) != b_feedforward input dim "
+                f"({b_feedforward.get_input_dim()})"
+            )
+        if not (lower < 0.0 and upper > 1.0):
+            raise ConfigurationError(
+                f"hardkuma matrix attention: the support ({lower}, {upper}) must strictly contain "
+                "[0, 1] (lower < 0 < 1 < upper), otherwise cells are never exactly 0 or 1"
+            )
+        if not 0.0 < min_shape < max_shape:
+            raise ConfigurationError(
+                f"hardkuma matrix attention: need 0 < min_shape < max_shape, got "
+                f"min_shape={min_shape}, max_shape={max_shape}"
+            )
+        self._a_feedforward = a_feedforward
+        self._b_feedforward = b_feedforward
+        self._lower = lower
+        self._upper = upper
+        self._min_shape = min_shape
+        self._max_shape = max_shape
+        self._expected_penalties: Dict[str, torch.Tensor] = {}
+        self.last_attention: Optional[torch.Tensor] = None
+
+    def get_input_dim(self) -> int:
+        return self._a_feedforward.get_input_dim()
+
+    def _shape(self, feedforward: FeedForward, matrix_1: torch.Tensor, matrix_2: torch.Tensor):
+        # Shape: (batch_size, num_rows_1, num_rows_2)
+        similarity = feedforward(matrix_1).matmul(feedforward(matrix_2).transpose(-1, -2))
+        return torch.nn.functional.softplus(similarity).clamp(self._min_shape, self._max_shape)
+
+    def distribution(self, matrix_1: torch.Tensor, matrix_2: torch.Tensor) -> HardKumaraswamy:
+        """The HardKuma distribution of every cell, shape `(batch_size, num_rows_1, num_rows_2)`."""
+        a = self._shape(self._a_feedforward, matrix_1, matrix_2)
+        b = self._shape(self._b_feedforward, matrix_1, matrix_2)
+        return HardKumaraswamy(a, b, lower=self._lower, upper=self._upper)
+
+    def forward(
+        self,
+        matrix_1: torch.Tensor,
+        matrix_2: torch.Tensor,
+        matrix_1_mask: Optional[torch.Tensor] = None,
+        matrix_2_mask: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """
+        # Parameters
+
+        matrix_1 : `torch.Tensor`
+            Shape `(batch_size, num_rows_1, input_dim)`.
+        matrix_2 : `torch.Tensor`
+            Shape `(batch_size, num_rows_2, input_dim)`.
+        matrix_1_mask : `torch.BoolTensor`, optional
+            Shape `(batch_size, num_rows_1)`, true for valid rows. Default: all valid.
+        matrix_2_mask : `torch.BoolTensor`, optional
+            Shape `(batch_size, num_rows_2)`, true for valid rows. Default: all valid.
+
+        # Returns
+
+        `torch.Tensor`
+            Shape `(batch_size, num_rows_1, num_rows_2)`, values in [0, 1], exactly 0 in padded
+            cells.
+        """
+        batch_size, num_rows_1, _ = matrix_1.shape
+        num_rows_2 = matrix_2.size(1)
+        if matrix_1_mask is None:
+            matrix_1_mask = matrix_1.new_ones((batch_size, num_rows_1), dtype=torch.bool)
+        if matrix_2_mask is None:
+            matrix_2_mask = matrix_2.new_ones((batch_size, num_rows_2), dtype=torch.bool)
+        # Shape: (batch_size, num_rows_1, num_rows_2)
+        cell_mask = matrix_1_mask.bool().unsqueeze(2) & matrix_2_mask.bool().unsqueeze(1)
+
+        dist = self.distribution(matrix_1, matrix_2)
+        # Shape: (batch_size, num_rows_1, num_rows_2)
+        cells = dist.rsample() if self.training else dist.deterministic()
+        attention = torch.where(cell_mask, cells, cells.new_zeros(()))
+
+        flat_mask = cell_mask.flatten(1)
+        # Shape: (batch_size,)
+        expected_nonzero = expected_l0(dist.prob_zero().flatten(1), flat_mask)
+        valid_cells = flat_mask.sum(-1).clamp(min=1)
+        self._expected_penalties = {"selection": (expected_nonzero / valid_cells).mean()}
+
+        self.last_attention = attention.detach()
+        return attention

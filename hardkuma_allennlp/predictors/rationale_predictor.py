@@ -1,0 +1,29 @@
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.util import JsonDict
+from allennlp.data import Instance
+from allennlp.predictors.predictor import Predictor
+
+
+@Predictor.register("rationale")
+class RationalePredictor(Predictor):
+    """
+    Predictions with their rationales from a `rationale_model`
+    ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160)).
+
+    Input lines are JSON objects with the text under `"sentence"` (SST), or `"review"`
+    (BeerAdvocate), e.g. `{"sentence": "a gorgeous , witty , seductive movie ."}`; the model's
+    dataset reader tokenizes it (our readers do so without any model download). Each output has
+    the label and class probabilities (classification) or the scores (regression), the tokens,
+    the per-token gates `z`, the selected tokens (`rationale`, z != 0) and `highlight`, the text
+    with selected tokens in [brackets].
+
+    Registered as a `Predictor` with name "rationale".
+    """
+
+    def _json_to_instance(self, json_dict: JsonDict) -> Instance:
+        for key in ("sentence", "review"):
+            if key in json_dict:
+                return self._dataset_reader.text_to_instance(json_dict[key])
+        raise ConfigurationError(
+            f"rationale predictor: expected a 'sentence' or 'review' key, got {sorted(json_dict)}"
+        )

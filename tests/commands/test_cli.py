@@ -1,0 +1,71 @@
+"""The fixture experiment through the real `allennlp` command line, in fresh processes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests import FIXTURES_ROOT, PROJECT_ROOT
+
+ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+
+
+def run(args, cwd):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run([ALLENNLP, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_train_evaluate_predict_through_the_cli(tmp_path):
+    # train: the plugin is found through .allennlp_plugins in the working directory alone.
+    serialization_dir = tmp_path / "run"
+    run(
+        ["train", "fixtures/configs/sst_hardkuma.jsonnet", "-s", str(serialization_dir)],
+        cwd=PROJECT_ROOT,
+    )
+    archive = serialization_dir / "model.tar.gz"
+    assert archive.exists()
+    metrics = json.loads((serialization_dir / "metrics.json").read_text())
+    assert "training_lagrangian_selection_lambda" in metrics
+
+    # evaluate: from a directory without .allennlp_plugins, with --include-package.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy(FIXTURES_ROOT / "sst" / "test.txt", elsewhere / "test.txt")
+    env_output = elsewhere / "metrics.json"
+    run(
+        [
+            "evaluate",
+            str(archive),
+            "test.txt",
+            "--output-file",
+            str(env_output),
+            "--include-package",
+            "hardkuma_allennlp",
+        ],
+        cwd=elsewhere,
+    )
+    evaluation = json.loads(env_output.read_text())
+    assert 0.0 <= evaluation["accuracy"] <= 1.0
+    assert 0.0 <= evaluation["selected"] <= 1.0
+
+    # predict: raw sentences, tokenized without any model download.
+    inputs = tmp_path / "input.jsonl"
+    sentences = ["a gorgeous , witty , seductive movie .", "The plot is awful."]
+    inputs.write_text("".join(json.dumps({"sentence": s}) + "\n" for s in sentences))
+    predictions = tmp_path / "predictions.jsonl"
+    run(
+        ["predict", str(archive), str(inputs), "--output-file", str(predictions), "--silent"],
+        cwd=PROJECT_ROOT,
+    )
+    lines = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert len(lines) == 2
+    assert lines[0]["tokens"] == sentences[0].split()
+    assert lines[1]["tokens"] == ["the", "plot", "is", "awful", "."]  # lowercased by the reader
+    for line in lines:
+        assert len(line["z"]) == len(line["tokens"])
+        assert set(line) >= {"label", "probs", "tokens", "z", "rationale", "highlight"}
+        assert abs(sum(line["probs"]) - 1) < 1e-5

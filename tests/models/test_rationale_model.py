@@ -1,0 +1,129 @@
+import json
+
+import pytest
+import torch
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Batch
+from allennlp.models import load_archive
+
+from tests import FIXTURES_ROOT
+
+CONFIGS = FIXTURES_ROOT / "configs"
+
+
+class TestRationaleModel(ModelTestCase):
+    def setup_method(self):
+        super().setup_method()
+        self.set_up_model(CONFIGS / "sst_hardkuma.jsonnet", FIXTURES_ROOT / "sst" / "train.txt")
+
+    @pytest.mark.parametrize("config", ["sst_hardkuma", "sst_hardkuma_dependent", "sst_bernoulli"])
+    def test_train_save_load_and_batch_consistency(self, config):
+        self.set_up_model(CONFIGS / f"{config}.jsonnet", FIXTURES_ROOT / "sst" / "train.txt")
+        self.ensure_model_can_train_save_and_load(CONFIGS / f"{config}.jsonnet")
+        self.ensure_batch_predictions_are_consistent()
+
+    def test_output_and_metrics(self):
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        self.model.eval()
+        output = self.model(**batch.as_tensor_dict())
+        mask = output["mask"]
+        assert output["z"].shape == mask.shape
+        assert ((output["z"] >= 0) & (output["z"] <= 1)).all()
+        assert (output["z"][~mask] == 0).all()
+        metrics = self.model.get_metrics(reset=True)
+        shares = metrics["zero"] + metrics["continuous"] + metrics["one"]
+        assert shares == pytest.approx(1.0)
+        assert metrics["selected"] == pytest.approx(1.0 - metrics["zero"])
+        valid = output["z"][mask]
+        assert metrics["selected"] == pytest.approx(float((valid != 0).float().mean()))
+
+        readable = self.model.make_output_human_readable(output)
+        for tokens, z, rationale, highlight, label in zip(
+            readable["tokens"],
+            readable["z"],
+            readable["rationale"],
+            readable["highlight"],
+            readable["label"],
+        ):
+            assert len(z) == len(tokens)
+            assert rationale == [t for t, g in zip(tokens, z) if g != 0]
+            assert highlight.count("[") == len(rationale)
+            assert label in self.vocab.get_token_to_index_vocabulary("labels")
+
+    def test_evaluation_is_deterministic(self):
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        self.model.eval()
+        first = self.model(**tensors)
+        second = self.model(**tensors)
+        assert torch.equal(first["z"], second["z"])
+        assert torch.equal(first["logits"], second["logits"])
+
+    def test_zero_gated_token_has_no_influence(self):
+        """With the gates fixed, changing the embedding of a token with z = 0 changes nothing."""
+        encoder = self.model._encoder
+        self.model.eval()
+        embedded = torch.randn(3, 7, encoder.get_input_dim())
+        mask = torch.ones(3, 7, dtype=torch.bool)
+        mask[2, 5:] = False
+        z = torch.rand(3, 7)
+        z[:, [1, 4]] = 0.0
+
+        class FixedGate(torch.nn.Module):
+            def forward(self, tokens, mask):
+                return z * mask
+
+        gate = encoder.gate
+        encoder.gate = FixedGate()
+        try:
+            original = encoder(embedded, mask)
+            perturbed = embedded.clone()
+            perturbed[:, [1, 4]] += 100 * torch.randn(3, 2, embedded.size(-1))
+            perturbed[2, 5:] = 7.0  # padding too
+            assert torch.allclose(encoder(perturbed, mask), original, atol=1e-6)
+            # A selected token does change the output (the test can fail).
+            perturbed[:, 0] += 1.0
+            assert not torch.allclose(encoder(perturbed, mask), original, atol=1e-4)
+        finally:
+            encoder.gate = gate
+
+
+def test_bernoulli_gate_is_binary_and_adds_reinforce_loss():
+    from allennlp.modules.seq2seq_encoders import PassThroughEncoder
+
+    from hardkuma_allennlp.modules.gates import BernoulliGate
+
+    gate = BernoulliGate(PassThroughEncoder(3), sparsity=0.1, coherence=0.2)
+    x = torch.randn(4, 6, 3)
+    mask = torch.ones(4, 6, dtype=torch.bool)
+    mask[0, 3:] = False
+    gate.train()
+    z = gate(x, mask)
+    assert set(z.unique().tolist()) <= {0.0, 1.0}
+    assert (z[~mask] == 0).all()
+    loss = gate.loss(torch.ones(4))
+    loss.backward()
+    assert gate._logit.weight.grad.abs().sum() > 0
+    assert float(gate.baseline) > 0  # initialised to the first batch's mean cost
+    gate.eval()
+    z_eval = gate(x, mask)
+    assert torch.equal(z_eval, gate(x, mask))
+    assert gate.loss(torch.ones(4)) is None
+
+
+def test_latent_rationale_inside_basic_classifier_with_lagrangian(tmp_path):
+    """The encoder trains inside AllenNLP's own basic_classifier by config alone."""
+    from allennlp.commands.train import train_model_from_file
+
+    model = train_model_from_file(
+        CONFIGS / "sst_basic_classifier_hardkuma.jsonnet", tmp_path / "run", return_model=True
+    )
+    assert type(model).__name__ == "BasicClassifier"
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["training_lagrangian_selection_target"] == 0.3
+    assert metrics["training_lagrangian_selection_lambda"] != 0.0
+    assert 0.0 <= metrics["validation_lagrangian_selection_rate"] <= 1.0
+    archive = load_archive(tmp_path / "run" / "model.tar.gz")
+    assert "get_metrics" not in vars(archive.model)

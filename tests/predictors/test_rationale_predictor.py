@@ -1,0 +1,62 @@
+import pytest
+from allennlp.commands.train import train_model_from_file
+from allennlp.common.checks import ConfigurationError
+from allennlp.models.archival import load_archive
+from allennlp.predictors import Predictor
+
+from tests import FIXTURES_ROOT
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("rationale_predictor")
+    train_model_from_file(FIXTURES_ROOT / "configs" / "sst_hardkuma.jsonnet", directory)
+    return load_archive(directory / "model.tar.gz")
+
+
+def test_default_predictor_outputs_rationale(archive):
+    predictor = Predictor.from_archive(archive)
+    assert type(predictor).__name__ == "RationalePredictor"
+    output = predictor.predict_json({"sentence": "A gorgeous, witty, seductive movie."})
+    assert output["tokens"] == ["a", "gorgeous", ",", "witty", ",", "seductive", "movie", "."]
+    assert len(output["z"]) == len(output["tokens"])
+    assert all(0.0 <= g <= 1.0 for g in output["z"])
+    assert output["rationale"] == [t for t, g in zip(output["tokens"], output["z"]) if g != 0]
+    assert output["label"] in {"0", "1", "2", "3", "4"}
+    assert len(output["probs"]) == 5 and abs(sum(output["probs"]) - 1) < 1e-5
+    words = output["highlight"].split()
+    assert len(words) == len(output["tokens"])
+    for word, token, g in zip(words, output["tokens"], output["z"]):
+        assert word == (f"[{token}]" if g != 0 else token)
+
+
+def test_batched_prediction_equals_one_at_a_time(archive):
+    predictor = Predictor.from_archive(archive)
+    inputs = [
+        {"sentence": "The plot is awful."},
+        {"sentence": "It is a movie with lovely performances and a wonderful script ."},
+        {"sentence": "Fine."},
+    ]
+    batched = predictor.predict_batch_json(inputs)
+    single = [predictor.predict_json(i) for i in inputs]
+    for b, s in zip(batched, single):
+        assert b["tokens"] == s["tokens"]
+        assert b["label"] == s["label"]
+        assert b["z"] == pytest.approx(s["z"], abs=1e-5)
+        assert b["probs"] == pytest.approx(s["probs"], abs=1e-5)
+
+
+def test_predicting_from_tree_instances_keeps_gold_word_labels(archive):
+    predictor = Predictor.from_archive(archive)
+    instances = list(predictor._dataset_reader.read(str(FIXTURES_ROOT / "sst" / "dev.txt")))
+    outputs = predictor.predict_batch_instance(instances[:3])
+    for instance, output in zip(instances, outputs):
+        assert output["tokens"] == instance["metadata"]["tokens"]
+        assert output["word_labels"] == instance["metadata"]["word_labels"]
+        assert len(output["word_labels"]) == len(output["z"])
+
+
+def test_missing_text_key_is_a_clear_error(archive):
+    predictor = Predictor.from_archive(archive)
+    with pytest.raises(ConfigurationError, match="'sentence' or 'review'"):
+        predictor.predict_json({"text": "no"})

@@ -1,0 +1,16 @@
+// sst_hardkuma.jsonnet with a CNN classifier encoder instead of the BiLSTM: swapped by config only.
+local sst = import 'common/sst.libsonnet';
+
+sst.experiment(
+  encoder={
+    type: 'latent_rationale',
+    gate: { type: 'hardkuma', encoder: sst.bilstm_seq2seq },
+    encoder: {
+      type: 'cnn',
+      embedding_dim: sst.embedding_dim,
+      num_filters: 100,
+      ngram_filter_sizes: [3, 4, 5],
+    },
+  },
+  callbacks=[{ type: 'lagrangian', selection: 0.3 }],
+)
