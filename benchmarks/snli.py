@@ -65,7 +65,10 @@ def train(name: str, config: str, seed: int, epochs: int, target: float, output:
         command += ["--include-package", package]
     if run_dir.exists():
         command.append("--recover")
-    environment = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # A fixed hash seed too: AllenNLP seeds python, numpy and torch, but not set/dict hashing.
+    environment = dict(
+        os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED=str(seed)
+    )
     print(" ".join(command), flush=True)
     start = time.time()
     run_dir.parent.mkdir(parents=True, exist_ok=True)

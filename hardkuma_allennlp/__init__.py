@@ -10,10 +10,15 @@ that the experiments in `training_config/` read (see `hardkuma_allennlp.environm
 # Every module that registers a component must be imported here.
 from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
 from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
+from hardkuma_allennlp.dataset_readers.snli import HardKumaSnliReader
 from hardkuma_allennlp.dataset_readers.sst import SstTreeDatasetReader
 from hardkuma_allennlp.environment import set_default_environment
+from hardkuma_allennlp.models.hardkuma_decomposable_attention import (
+    HardKumaDecomposableAttention,
+)
 from hardkuma_allennlp.models.rationale_model import RationaleModel
 from hardkuma_allennlp.modules.gates import BernoulliGate, DependentHardKumaGate, Gate, HardKumaGate
+from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
 from hardkuma_allennlp.modules.rcnn import RCNN
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
     LatentRationaleEncoder,
@@ -21,6 +26,7 @@ from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import 
 from hardkuma_allennlp.modules.seq2vec_encoders.pooled_seq2seq_encoder import (
     PooledSeq2SeqEncoder,
 )
+from hardkuma_allennlp.predictors.attention_predictor import HardKumaAttentionPredictor
 from hardkuma_allennlp.predictors.rationale_predictor import RationalePredictor
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
 from hardkuma_allennlp.training.metrics import RationaleF1, Selection
@@ -33,7 +39,10 @@ __all__ = [
     "BlankSpacyTokenizer",
     "DependentHardKumaGate",
     "Gate",
+    "HardKumaAttentionPredictor",
+    "HardKumaDecomposableAttention",
     "HardKumaGate",
+    "HardKumaMatrixAttention",
     "LagrangianCallback",
     "LatentRationaleEncoder",
     "PooledSeq2SeqEncoder",
@@ -42,5 +51,6 @@ __all__ = [
     "RationaleModel",
     "RationalePredictor",
     "Selection",
+    "HardKumaSnliReader",
     "SstTreeDatasetReader",
 ]

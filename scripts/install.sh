@@ -86,6 +86,21 @@ step="runtime dependencies (requirements.txt)"
 step="hardkuma-allennlp (editable)"
 "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 
+step="silence known harmless noise"
+# 1. allennlp-models tries to download NLTK's punkt and wordnet at import when punkt is missing
+#    (no network: two error messages on every command). An empty placeholder in the venv's own
+#    NLTK data directory stops the attempt; nothing of ours uses NLTK data.
+mkdir -p "$VENV/nltk_data/tokenizers/punkt"
+echo "Placeholder made by hardkuma-allennlp's install.sh: stops allennlp-models' import-time NLTK download." \
+  >"$VENV/nltk_data/tokenizers/punkt/README"
+# 2. Warnings filters installed at interpreter start-up (a .pth file), for exactly these messages:
+#    torchvision's missing image extension (see above), py-rouge's pkg_resources deprecation, and
+#    the FutureWarnings that torch 2.x raises for the APIs allennlp 2.10 uses (torch.cuda.amp).
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+cat >"$SITE/hardkuma_allennlp_quiet.pth" <<'PTH'
+import warnings; warnings.filterwarnings("ignore", message="Failed to load image Python extension", category=UserWarning); warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning); warnings.filterwarnings("ignore", category=FutureWarning, module=r"(torch|allennlp)(\.|$)")
+PTH
+
 step="import check"
 (cd "$ROOT" && "$PY" -W ignore - <<'EOF'
 import allennlp.data, allennlp.models, allennlp.training  # noqa: F401

@@ -5,7 +5,7 @@ local sst = import 'common/sst.libsonnet';
 sst.experiment(
   encoder={
     type: 'latent_rationale',
-    gate: { type: 'bernoulli', encoder: sst.bilstm_seq2seq, sparsity: 0.01, coherence: 0.02 },
+    gate: { type: 'bernoulli', encoder: sst.bilstm_seq2seq, sparsity: 0.001, coherence: 0.002 },
     encoder: sst.bilstm_seq2vec,
   },
 )

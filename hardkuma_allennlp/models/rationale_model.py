@@ -7,7 +7,8 @@ from allennlp.models.model import Model
 from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator
 from allennlp.nn.util import get_text_field_mask
-from allennlp.training.metrics import CategoricalAccuracy, MeanAbsoluteError
+from allennlp.nn.util import dist_reduce_sum
+from allennlp.training.metrics import CategoricalAccuracy
 
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
     LatentRationaleEncoder,
@@ -27,7 +28,7 @@ class RationaleModel(Model):
     - `task="classification"`: softmax over the labels of `label_namespace`, cross-entropy loss,
       accuracy.
     - `task="regression"`: `num_targets` sigmoid outputs in [0, 1], mean squared error (averaged
-      over targets), reported as `mse` (and `mae`).
+      over targets), reported as `mse`.
 
     With any other `Seq2VecEncoder` (e.g. a plain LSTM) it is the full-text baseline: every token
     counts as selected. The output carries the per-token gates `z`; metrics include the share of
@@ -104,7 +105,6 @@ class RationaleModel(Model):
         else:
             self._squared_error_sum = 0.0
             self._squared_error_count = 0
-            self._mae = MeanAbsoluteError()
         initializer(self)
 
     def forward(  # type: ignore
@@ -153,10 +153,10 @@ class RationaleModel(Model):
             else:
                 predictions = output_dict["predictions"]
                 target = label.view_as(predictions).to(predictions.dtype)
-                per_instance = ((predictions - target) ** 2).mean(-1)
-                self._squared_error_sum += float(((predictions - target) ** 2).sum())
+                squared_errors = (predictions - target) ** 2
+                per_instance = squared_errors.mean(-1)
+                self._squared_error_sum += float(squared_errors.detach().sum())
                 self._squared_error_count += target.numel()
-                self._mae(predictions, target)
             loss = per_instance.mean()
             if self.training and isinstance(self._encoder, LatentRationaleEncoder):
                 gate_loss = self._encoder.gate_loss(per_instance)
@@ -200,8 +200,8 @@ class RationaleModel(Model):
         if self._task == "classification":
             metrics["accuracy"] = self._accuracy.get_metric(reset)
         else:
-            metrics["mse"] = self._squared_error_sum / max(self._squared_error_count, 1)
-            metrics["mae"] = self._mae.get_metric(reset)["mae"]
+            count = dist_reduce_sum(self._squared_error_count)
+            metrics["mse"] = dist_reduce_sum(self._squared_error_sum) / max(count, 1)
             if reset:
                 self._squared_error_sum, self._squared_error_count = 0.0, 0
         rationale = self._rationale.get_metric(reset)

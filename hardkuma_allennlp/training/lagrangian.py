@@ -74,7 +74,7 @@ class LagrangianCallback(TrainerCallback):
         transition constraint when `None`.
     lr : `float`, optional (default = `0.01`)
         Step size of the dual ascent on the multipliers.
-    damping : `float`, optional (default = `5.0`)
+    damping : `float`, optional (default = `10.0`)
         Weight of the damping term; `0` gives plain gradient descent-ascent.
     initial_multiplier : `float`, optional (default = `0.0`)
         Starting value of every multiplier.
@@ -88,7 +88,7 @@ class LagrangianCallback(TrainerCallback):
         selection: float,
         transition: Optional[float] = None,
         lr: float = 0.01,
-        damping: float = 5.0,
+        damping: float = 10.0,
         initial_multiplier: float = 0.0,
         max_multiplier: float = 100.0,
     ) -> None:

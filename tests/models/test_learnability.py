@@ -60,7 +60,7 @@ def test_hardkuma_rationale_finds_the_marker_word(tmp_path):
             "trainer": {
                 "optimizer": {"type": "adam", "lr": 0.01},
                 "num_epochs": 12,
-                "callbacks": [{"type": "lagrangian", "selection": 0.12, "lr": 0.05}],
+                "callbacks": [{"type": "lagrangian", "selection": 0.12}],
             },
         }
     )
