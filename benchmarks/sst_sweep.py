@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
 
 
+LEARNING_RATE: Optional[float] = None  # --lr: the same learning rate for every model
+
+
 def run_spec(name: str, config: str, seed: int, epochs: int, extra: Optional[Dict] = None) -> Dict:
     overrides = {
         "random_seed": seed,
@@ -42,6 +45,8 @@ def run_spec(name: str, config: str, seed: int, epochs: int, extra: Optional[Dic
         "pytorch_seed": seed,
         "trainer.num_epochs": epochs,
     }
+    if LEARNING_RATE is not None:
+        overrides["trainer.optimizer.lr"] = LEARNING_RATE
     overrides.update(extra or {})
     return {"name": name, "config": config, "seed": seed, "overrides": overrides}
 
@@ -244,10 +249,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "sst")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--lr", type=float, help="Adam learning rate for every model (default: the configs' 2e-4)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--main-target", type=float, default=0.3)
     parser.add_argument("--targets", type=float, nargs="+", default=[0.1, 0.2, 0.5, 0.7])
-    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.001, 0.0003, 0.003])
+    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.002, 0.0015, 0.003])
     parser.add_argument(
         "--only", nargs="*", help="run only the runs whose name starts with one of these"
     )
@@ -260,6 +268,8 @@ def main() -> None:
     if "SST_TRAIN" not in os.environ:
         parser.error("set the data variables first, e.g. `source scripts/local_data.sh`")
     args.output.mkdir(parents=True, exist_ok=True)
+    global LEARNING_RATE
+    LEARNING_RATE = args.lr
     if args.speed_only:
         speed(args, args.output)
         return

@@ -2,7 +2,7 @@
 // each premise/hypothesis cell is a HardKuma variable whose shapes a and b are softplus'd dot
 // products of two feed-forward heads on the attend feed-forward's outputs; no normalisation. The
 // Lagrangian holds the expected share of non-zero cells at 10%.
-local snli = import 'snli_common.libsonnet';
+local snli = import 'common/snli.libsonnet';
 
 snli.experiment(
   model_type='hardkuma_decomposable_attention',

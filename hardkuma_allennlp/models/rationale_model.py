@@ -6,8 +6,7 @@ from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models.model import Model
 from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator
-from allennlp.nn.util import get_text_field_mask
-from allennlp.nn.util import dist_reduce_sum
+from allennlp.nn.util import dist_reduce_sum, get_text_field_mask
 from allennlp.training.metrics import CategoricalAccuracy
 
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (

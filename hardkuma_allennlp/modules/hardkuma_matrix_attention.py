@@ -6,6 +6,7 @@ from allennlp.modules import FeedForward
 from allennlp.modules.matrix_attention.matrix_attention import MatrixAttention
 
 from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0
+from hardkuma_allennlp.modules.gates.hardkuma_gate import check_hardkuma_arguments
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -73,16 +74,7 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
                 f"({a_feedforward.get_input_dim()}) != b_feedforward input dim "
                 f"({b_feedforward.get_input_dim()})"
             )
-        if not (lower < 0.0 and upper > 1.0):
-            raise ConfigurationError(
-                f"hardkuma matrix attention: the support ({lower}, {upper}) must strictly contain "
-                "[0, 1] (lower < 0 < 1 < upper), otherwise cells are never exactly 0 or 1"
-            )
-        if not 0.0 < min_shape < max_shape:
-            raise ConfigurationError(
-                f"hardkuma matrix attention: need 0 < min_shape < max_shape, got "
-                f"min_shape={min_shape}, max_shape={max_shape}"
-            )
+        check_hardkuma_arguments(lower, upper, min_shape, max_shape)
         self._a_feedforward = a_feedforward
         self._b_feedforward = b_feedforward
         self._lower = lower

@@ -1,4 +1,5 @@
 """After a short CPU training on synthetic reviews, the rationale lies in the annotated span."""
+
 import importlib.util
 import random
 
@@ -6,7 +7,7 @@ from allennlp.commands.train import train_model
 from allennlp.common import Params
 from allennlp.data import Batch, DatasetReader
 
-from tests import FIXTURES_ROOT, PROJECT_ROOT
+from tests import FIXTURES_ROOT, PROJECT_ROOT, word_gate_model
 
 spec = importlib.util.spec_from_file_location(
     "make_beer_fixtures", PROJECT_ROOT / "scripts" / "make_beer_fixtures.py"
@@ -26,7 +27,6 @@ def write_reviews(path, count, rng):
 def test_rationales_find_the_annotated_look_span(tmp_path):
     rng = random.Random(5)
     write_reviews(tmp_path / "train.txt", 600, rng)
-    dim = 16
     params = Params(
         {
             "dataset_reader": {"type": "beer_advocate", "aspect": 0},
@@ -34,30 +34,7 @@ def test_rationales_find_the_annotated_look_span(tmp_path):
             "random_seed": 2,
             "numpy_seed": 2,
             "pytorch_seed": 2,
-            "model": {
-                "type": "rationale_model",
-                "task": "regression",
-                "num_targets": 1,
-                "text_field_embedder": {
-                    "token_embedders": {"tokens": {"type": "embedding", "embedding_dim": dim}}
-                },
-                "encoder": {
-                    "type": "latent_rationale",
-                    "gate": {
-                        "type": "hardkuma",
-                        "encoder": {
-                            "type": "feedforward",
-                            "feedforward": {
-                                "input_dim": dim,
-                                "num_layers": 1,
-                                "hidden_dims": 16,
-                                "activations": "tanh",
-                            },
-                        },
-                    },
-                    "encoder": {"type": "boe", "embedding_dim": dim},
-                },
-            },
+            "model": word_gate_model(task="regression", num_targets=1),
             "data_loader": {"batch_size": 20, "shuffle": True},
             "trainer": {
                 "optimizer": {"type": "adam", "lr": 0.01},

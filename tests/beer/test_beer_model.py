@@ -1,5 +1,6 @@
 """The rationale model on BeerAdvocate-format fixtures: regression, dependent gates, evaluation
 against annotated rationales and highlighted predictions."""
+
 import json
 
 import pytest

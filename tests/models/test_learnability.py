@@ -6,6 +6,8 @@ from allennlp.commands.train import train_model
 from allennlp.common import Params
 from allennlp.data import Batch
 
+from tests import word_gate_model
+
 FILLERS = [f"w{i}" for i in range(30)]
 MARKERS = {"great": 4, "awful": 0}
 
@@ -25,7 +27,6 @@ def test_hardkuma_rationale_finds_the_marker_word(tmp_path):
     rng = random.Random(0)
     write_trees(tmp_path / "train.txt", 400, rng)
     write_trees(tmp_path / "dev.txt", 100, rng)
-    dim = 16
     params = Params(
         {
             "dataset_reader": {"type": "hardkuma_sst", "granularity": "2-class"},
@@ -34,28 +35,7 @@ def test_hardkuma_rationale_finds_the_marker_word(tmp_path):
             "random_seed": 1,
             "numpy_seed": 1,
             "pytorch_seed": 1,
-            "model": {
-                "type": "rationale_model",
-                "text_field_embedder": {
-                    "token_embedders": {"tokens": {"type": "embedding", "embedding_dim": dim}}
-                },
-                "encoder": {
-                    "type": "latent_rationale",
-                    "gate": {
-                        "type": "hardkuma",
-                        "encoder": {
-                            "type": "feedforward",
-                            "feedforward": {
-                                "input_dim": dim,
-                                "num_layers": 1,
-                                "hidden_dims": 16,
-                                "activations": "tanh",
-                            },
-                        },
-                    },
-                    "encoder": {"type": "boe", "embedding_dim": dim},
-                },
-            },
+            "model": word_gate_model(),
             "data_loader": {"batch_size": 20, "shuffle": True},
             "trainer": {
                 "optimizer": {"type": "adam", "lr": 0.01},

@@ -152,7 +152,7 @@ def test_expected_rate_is_differentiable_and_ignores_padding():
 def test_configuration_errors():
     with pytest.raises(ConfigurationError, match="input dim"):
         HardKumaMatrixAttention(linear(4, 3), linear(5, 3))
-    with pytest.raises(ConfigurationError, match="support"):
+    with pytest.raises(ConfigurationError, match="lower < 0 < 1 < upper"):
         HardKumaMatrixAttention(linear(4, 3), linear(4, 3), lower=0.0)
     with pytest.raises(ConfigurationError, match="min_shape"):
         HardKumaMatrixAttention(linear(4, 3), linear(4, 3), min_shape=0.0)

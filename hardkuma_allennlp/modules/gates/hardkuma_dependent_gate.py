@@ -1,8 +1,6 @@
 import torch
-from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Seq2SeqEncoder
 
-from hardkuma_allennlp.distributions import HardKumaraswamy
 from hardkuma_allennlp.modules.gates.gate import Gate
 from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaShape, report_penalties
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
@@ -48,14 +46,10 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         max_shape: float = 100.0,
     ) -> None:
         super().__init__()
-        if not (lower < 0 and upper > 1):
-            raise ConfigurationError(f"HardKuma needs lower < 0 < 1 < upper, got {lower}, {upper}")
         self._encoder = encoder
         encoder_dim = encoder.get_output_dim()
         self._cell = torch.nn.LSTMCell(encoder_dim + 1, hidden_size)
-        self._shape = HardKumaShape(encoder_dim + hidden_size, min_shape, max_shape)
-        self._lower = lower
-        self._upper = upper
+        self._shape = HardKumaShape(encoder_dim + hidden_size, lower, upper, min_shape, max_shape)
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
@@ -68,9 +62,8 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         cell = encoded.new_zeros(batch_size, self._cell.hidden_size)
         z_steps, p_zero_steps = [], []
         for i in range(seq_len):
-            # Shape: (batch_size,) each
-            a, b = self._shape(torch.cat([encoded[:, i], hidden], dim=-1))
-            distribution = HardKumaraswamy(a, b, self._lower, self._upper)
+            # Batch shape: (batch_size,)
+            distribution = self._shape(torch.cat([encoded[:, i], hidden], dim=-1))
             z_i = distribution.rsample() if self.training else distribution.deterministic()
             z_i = z_i * mask[:, i]
             new_hidden, new_cell = self._cell(

@@ -7,29 +7,46 @@ from hardkuma_allennlp.modules.gates.gate import Gate
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
+def check_hardkuma_arguments(lower: float, upper: float, min_shape: float, max_shape: float):
+    """Raises a `ConfigurationError` for a stretch or shape range the distribution cannot use."""
+    if not (lower < 0 and upper > 1):
+        raise ConfigurationError(
+            f"HardKuma needs lower < 0 < 1 < upper (else z is never exactly 0 or 1), "
+            f"got lower={lower}, upper={upper}"
+        )
+    if not 0 < min_shape < max_shape:
+        raise ConfigurationError(f"need 0 < min_shape < max_shape, got {min_shape}, {max_shape}")
+
+
 class HardKumaShape(torch.nn.Module):
     """
-    Maps features to the two HardKuma shape parameters, `a = softplus(W_a x + b_a)` and
-    `b = softplus(W_b x + b_b)`, clamped to `[min_shape, max_shape]`, the range in which the
-    distribution's float32 numerics are tested.
+    Maps features to a HardKuma distribution: shape parameters `a = softplus(W_a x + b_a)` and
+    `b = softplus(W_b x + b_b)`, clamped to `[min_shape, max_shape]` (the range in which the
+    distribution's float32 numerics are tested), over the stretched support `(lower, upper)`.
     """
 
-    def __init__(self, input_dim: int, min_shape: float = 1e-2, max_shape: float = 100.0) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        lower: float = -0.1,
+        upper: float = 1.1,
+        min_shape: float = 1e-2,
+        max_shape: float = 100.0,
+    ) -> None:
         super().__init__()
-        if not 0 < min_shape < max_shape:
-            raise ConfigurationError(
-                f"need 0 < min_shape < max_shape, got {min_shape}, {max_shape}"
-            )
+        check_hardkuma_arguments(lower, upper, min_shape, max_shape)
         self.a_layer = torch.nn.Linear(input_dim, 1)
         self.b_layer = torch.nn.Linear(input_dim, 1)
-        self.min_shape = min_shape
-        self.max_shape = max_shape
+        self.lower, self.upper = lower, upper
+        self.min_shape, self.max_shape = min_shape, max_shape
 
-    def forward(self, features: torch.Tensor):
-        # Shape: (..., 1) -> (...)
+    def forward(self, features: torch.Tensor) -> HardKumaraswamy:
+        # Shape: (..., input_dim) -> (...)
         a = torch.nn.functional.softplus(self.a_layer(features)).squeeze(-1)
         b = torch.nn.functional.softplus(self.b_layer(features)).squeeze(-1)
-        return a.clamp(self.min_shape, self.max_shape), b.clamp(self.min_shape, self.max_shape)
+        a = a.clamp(self.min_shape, self.max_shape)
+        b = b.clamp(self.min_shape, self.max_shape)
+        return HardKumaraswamy(a, b, self.lower, self.upper)
 
 
 def report_penalties(p_zero: torch.Tensor, mask: torch.BoolTensor):
@@ -79,12 +96,8 @@ class HardKumaGate(Gate, PenaltyReporter):
         max_shape: float = 100.0,
     ) -> None:
         super().__init__()
-        if not (lower < 0 and upper > 1):
-            raise ConfigurationError(f"HardKuma needs lower < 0 < 1 < upper, got {lower}, {upper}")
         self._encoder = encoder
-        self._shape = HardKumaShape(encoder.get_output_dim(), min_shape, max_shape)
-        self._lower = lower
-        self._upper = upper
+        self._shape = HardKumaShape(encoder.get_output_dim(), lower, upper, min_shape, max_shape)
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
@@ -92,9 +105,8 @@ class HardKumaGate(Gate, PenaltyReporter):
     def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         # Shape: (batch_size, seq_len, encoder_dim)
         encoded = self._encoder(embedded_text, mask)
-        # Shape: (batch_size, seq_len) each
-        a, b = self._shape(encoded)
-        distribution = HardKumaraswamy(a, b, self._lower, self._upper)
+        # Batch shape: (batch_size, seq_len)
+        distribution = self._shape(encoded)
         z = distribution.rsample() if self.training else distribution.deterministic()
         self._expected_penalties = report_penalties(distribution.prob_zero(), mask)
         return z * mask
