@@ -82,6 +82,8 @@ step="allennlp and allennlp-models (--no-deps)"
 
 step="runtime dependencies (requirements.txt)"
 "${PIP[@]}" install -r "$ROOT/requirements.txt" -c "$KEEP"
+echo "install.sh: pip's report of dependency conflicts with allennlp's own pins (torch<1.13, ...)" \
+  "is expected: those pins are bypassed on purpose, see requirements.txt"
 
 step="hardkuma-allennlp (editable)"
 "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"

@@ -69,3 +69,10 @@ def test_train_evaluate_predict_through_the_cli(tmp_path):
         assert len(line["z"]) == len(line["tokens"])
         assert set(line) >= {"label", "probs", "tokens", "z", "rationale", "highlight"}
         assert abs(sum(line["probs"]) - 1) < 1e-5
+
+
+def test_allennlp_test_install_finds_both_plugins(tmp_path):
+    result = run(["test-install"], cwd=PROJECT_ROOT)
+    log = result.stdout + result.stderr
+    assert "Plugin allennlp_models available" in log
+    assert "Plugin hardkuma_allennlp available" in log
