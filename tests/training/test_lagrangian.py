@@ -122,3 +122,27 @@ def test_misconfiguration_is_reported_early():
     callback = LagrangianCallback("unused", selection=0.3, transition=0.1)
     with pytest.raises(ConfigurationError, match="found no module"):
         callback.attach(Model(Vocabulary()))
+
+
+def test_one_multiplier_update_per_optimizer_step_under_gradient_accumulation(
+    tmp_path, monkeypatch
+):
+    from allennlp.commands.train import train_model_from_file
+
+    from tests import FIXTURES_ROOT
+
+    group_sizes = []
+    original_update = LagrangianCallback.update
+
+    def spy(self, constraints):
+        group_sizes.append(len(constraints))
+        return original_update(self, constraints)
+
+    monkeypatch.setattr(LagrangianCallback, "update", spy)
+    train_model_from_file(
+        FIXTURES_ROOT / "configs" / "sst_hardkuma.jsonnet",
+        tmp_path,
+        overrides='{"trainer.num_epochs": 1, "trainer.num_gradient_accumulation_steps": 2}',
+    )
+    # 16 training trees in batches of 5: 4 batches, so 2 optimizer steps of 2 forward passes.
+    assert group_sizes == [2, 2]
