@@ -180,6 +180,7 @@ def plot(summary: List[Dict], path: Path) -> None:
         y = [100 * v for v in s["test_accuracy"]]
         ax.scatter(x, y, marker=marker, color=color, label=None if kind in labelled else label)
         labelled.add(kind)
+    ax.set_xlim(0, 102)
     ax.set_xlabel("selected text on test (%)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("SST-5, GloVe 6B 50d (cf. paper figure 4)")
@@ -190,20 +191,19 @@ def plot(summary: List[Dict], path: Path) -> None:
 
 
 SPEED_SNIPPET = """
-import json, resource, sys, time, torch
+import json, os, resource, sys, time
 from allennlp.commands.train import TrainModel
 from allennlp.common import Params
 import hardkuma_allennlp  # noqa: F401
 config, directory, instances = sys.argv[1], sys.argv[2], int(sys.argv[3])
 params = Params.from_file(config, json.dumps({
-    "train_data_path": __import__("os").environ["SST_TRAIN"],
+    "train_data_path": os.environ["SST_TRAIN"],
     "validation_data_path": None, "test_data_path": None, "evaluate_on_test": False,
     "dataset_reader.max_instances": instances, "trainer.num_epochs": 1,
-    "trainer.enable_default_callbacks": False}))
-trainer = TrainModel.from_params(params=params, serialization_dir=directory, local_rank=0)
-trainer.trainer.model.train()
+    "trainer.run_confidence_checks": False}))
+train_loop = TrainModel.from_params(params=params, serialization_dir=directory, local_rank=0)
 start = time.perf_counter()
-trainer.trainer._train_epoch(0)
+train_loop.trainer.train()
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "instances": instances, "peak_rss_mb": peak}))
