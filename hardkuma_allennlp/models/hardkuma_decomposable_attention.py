@@ -13,6 +13,7 @@ from allennlp_models.pair_classification.models.decomposable_attention import (
 )
 
 from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
+from hardkuma_allennlp.training.metrics.selection import Selection
 
 
 @Model.register("hardkuma_decomposable_attention")
@@ -104,8 +105,8 @@ class HardKumaDecomposableAttention(DecomposableAttention):
             initializer=initializer,
             **kwargs,
         )
-        self._nonzero_cells = 0.0
-        self._valid_cells = 0.0
+        # The share of non-zero cells among valid cells (the metric of rationale gates, over cells).
+        self._nonzero_attention = Selection()
 
     def forward(  # type: ignore
         self,
@@ -179,10 +180,8 @@ class HardKumaDecomposableAttention(DecomposableAttention):
         label_logits = self._aggregate_feedforward(aggregate_input)
         label_probs = torch.nn.functional.softmax(label_logits, dim=-1)
 
-        with torch.no_grad():
-            cell_mask = premise_mask.unsqueeze(2) & hypothesis_mask.unsqueeze(1)
-            self._nonzero_cells += float(((attention != 0) & cell_mask).sum())
-            self._valid_cells += float(cell_mask.sum())
+        cell_mask = premise_mask.unsqueeze(2) & hypothesis_mask.unsqueeze(1)
+        self._nonzero_attention(attention.flatten(1), cell_mask.flatten(1))
 
         output_dict = {
             "label_logits": label_logits,
@@ -204,10 +203,7 @@ class HardKumaDecomposableAttention(DecomposableAttention):
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         metrics = super().get_metrics(reset)
-        metrics["nonzero_attention"] = self._nonzero_cells / max(self._valid_cells, 1.0)
-        if reset:
-            self._nonzero_cells = 0.0
-            self._valid_cells = 0.0
+        metrics["nonzero_attention"] = self._nonzero_attention.get_metric(reset)["selected"]
         return metrics
 
     default_predictor = "hardkuma_attention"
