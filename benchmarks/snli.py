@@ -58,7 +58,8 @@ def train(name: str, config: str, seed: int, epochs: int, target: float, output:
         "trainer.num_epochs": epochs,
     }
     if name == "hardkuma_attention":
-        overrides["trainer.callbacks"] = [{"type": "lagrangian", "selection": target}]
+        # Only the target: the config's other callback settings (its damping) stay as they are.
+        overrides["trainer.callbacks.0.selection"] = target
     command = [ALLENNLP, "train", str(ROOT / "training_config" / config), "-s", str(run_dir)]
     command += ["-o", json.dumps(overrides)]
     for package in PACKAGES:

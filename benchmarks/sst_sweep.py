@@ -65,14 +65,14 @@ def plan(args) -> List[Dict]:
             )
             (first if seed == args.seeds[0] else rest).append(spec)
     for seed in args.seeds:
-        callbacks = {"trainer.callbacks": [{"type": "lagrangian", "selection": args.main_target}]}
+        callbacks = {"trainer.callbacks.0.selection": args.main_target}
         name = f"hardkuma_t{args.main_target}_s{seed}"
         first.append(run_spec(name, "sst_hardkuma.jsonnet", seed, args.epochs, callbacks))
         first.append(run_spec(f"bilstm_s{seed}", "sst_bilstm.jsonnet", seed, args.epochs))
     for target in args.targets:
         if target == args.main_target:
             continue
-        callbacks = {"trainer.callbacks": [{"type": "lagrangian", "selection": target}]}
+        callbacks = {"trainer.callbacks.0.selection": target}
         name = f"hardkuma_t{target}_s{args.seeds[0]}"
         first.append(run_spec(name, "sst_hardkuma.jsonnet", args.seeds[0], args.epochs, callbacks))
     return first + rest
