@@ -22,7 +22,7 @@ from typing import Dict, List
 import torch
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 
-from hardkuma_allennlp.modules.rcnn import RCNN
+from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
 
 
 def time_step(encoder: torch.nn.Module, inputs: torch.Tensor, mask: torch.Tensor) -> float:

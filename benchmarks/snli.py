@@ -5,29 +5,31 @@ Attention with HardKuma attention at a 10% target of non-zero attention cells, w
 non-zero attention cells that HardKuma attention actually uses on the test set.
 
     source scripts/local_data.sh          # data and vectors from ../shared/data
-    .venv/bin/python benchmarks/snli.py --epochs 15 --seeds 1
+    .venv/bin/python benchmarks/snli.py                   # 25 epochs, seeds 1 and 2
+    .venv/bin/python benchmarks/snli.py --summarize-only  # the table from results/snli
 
-Each run is `allennlp train` in its own serialization directory under `--output` (`runs/snli` by
-default), one at a time, with one thread (`OMP_NUM_THREADS=1`). Runs whose `metrics.json` exists
-are not run again; a run that stopped half-way continues with `--recover`. Model selection is on
-dev accuracy (the configs' `validation_metric`); the reported numbers are the selected model's
-test metrics (`evaluate_on_test`). The script writes `results.md` (a markdown table) and
-`results.json` into the output directory, and `--heatmaps N` draws the HardKuma attention of the
-first N test pairs (`heatmaps/*.png`, like the paper's figures 6 and 10).
+Each run is `allennlp train` in its own serialization directory under `runs/snli/`, with one
+thread; its `metrics.json` and `config.json` are kept in `results/snli/<run>/`, and runs with kept
+results are not run again (a sweep continues in a later session). Several processes (`--jobs`)
+share the plan through lock files. Model selection is on the configs' `validation_metric`; the
+reported numbers are the selected model's test metrics (`evaluate_on_test`). The table
+(`docs/snli_results.md` and the README's `snli-results` section) is made from `results/snli/`
+alone. `--heatmaps N` draws the HardKuma attention of the first N test pairs of the first seed's
+model (`runs/snli/.../heatmaps/*.png`, like the paper's figures 6 and 10).
 """
 
 import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
-ROOT = Path(__file__).resolve().parent.parent
-ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_store import ROOT, load_results, replace_section, train  # noqa: E402
+
 # Modules that register the SNLI components (also imported by the package's __init__).
 PACKAGES = [
     "hardkuma_allennlp.dataset_readers.snli",
@@ -46,37 +48,17 @@ MODELS = {
 }
 
 
-def train(name: str, config: str, seed: int, epochs: int, target: float, output: Path) -> Path:
-    run_dir = output / f"{name}_s{seed}"
-    if (run_dir / "metrics.json").exists():
-        print(f"{run_dir}: done already", flush=True)
-        return run_dir
+def run(name: str, seed: int, args) -> str:
     overrides: Dict = {
         "random_seed": seed,
         "numpy_seed": seed,
         "pytorch_seed": seed,
-        "trainer.num_epochs": epochs,
+        "trainer.num_epochs": args.epochs,
     }
-    if name == "hardkuma_attention":
-        # Only the target: the config's other callback settings (its damping) stay as they are.
-        overrides["trainer.callbacks.0.selection"] = target
-    command = [ALLENNLP, "train", str(ROOT / "training_config" / config), "-s", str(run_dir)]
-    command += ["-o", json.dumps(overrides)]
-    for package in PACKAGES:
-        command += ["--include-package", package]
-    if run_dir.exists():
-        command.append("--recover")
     # A fixed hash seed too: AllenNLP seeds python, numpy and torch, but not set/dict hashing.
-    environment = dict(
-        os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED=str(seed)
-    )
-    print(" ".join(command), flush=True)
-    start = time.time()
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(output / f"{name}_s{seed}.log", "a") as log:
-        subprocess.run(command, cwd=ROOT, env=environment, stdout=log, stderr=log, check=True)
-    print(f"{run_dir}: {time.time() - start:.0f} s", flush=True)
-    return run_dir
+    env = {"PYTHONHASHSEED": str(seed)}
+    config = args.config_dir / MODELS[name][1]
+    return train("snli", f"{name}_s{seed}", config, overrides, args.runs, env=env)
 
 
 def draw_heatmaps(run_dir: Path, count: int) -> List[str]:
@@ -111,75 +93,62 @@ def draw_heatmaps(run_dir: Path, count: int) -> List[str]:
     return paths
 
 
-def summarise(runs: Dict[str, List[Path]], epochs: int, target: float) -> Dict:
-    results = {}
-    for name, run_dirs in runs.items():
-        metrics = [json.loads((d / "metrics.json").read_text()) for d in run_dirs]
-        results[name] = {
-            "runs": [str(d) for d in run_dirs],
-            "dev_accuracy": [m["best_validation_accuracy"] for m in metrics],
-            "test_accuracy": [m["test_accuracy"] for m in metrics],
-            # Softmax attention is never exactly zero: every valid cell is non-zero.
-            "test_nonzero_attention": [m.get("test_nonzero_attention", 1.0) for m in metrics],
-            "best_epoch": [m["best_epoch"] for m in metrics],
-            "training_duration": [m["training_duration"] for m in metrics],
-        }
-    return {"epochs": epochs, "target": target, "models": results}
-
-
 def mean_sd(values: List[float], scale: float = 100.0) -> str:
     if len(values) == 1:
         return f"{scale * values[0]:.1f}"
     return f"{scale * statistics.mean(values):.1f} ± {scale * statistics.stdev(values):.1f}"
 
 
-def markdown(summary: Dict) -> str:
+def markdown(args) -> str:
+    kept = load_results("snli")
     lines = [
-        f"SNLI (train: {os.environ.get('SNLI_TRAIN')}, dev: {os.environ.get('SNLI_DEV')}, "
-        f"test: {os.environ.get('SNLI_TEST')}; vectors: {os.environ.get('SNLI_EMBEDDINGS')}), "
-        f"{summary['epochs']} epochs, model selection on dev accuracy.",
-        "",
-        "| model | seeds | dev acc. | test acc. | % non-zero attention (test) | best epoch |",
+        "| model | seeds done | dev acc. | test acc. | % non-zero attention (test) | best epoch |",
         "|---|---|---|---|---|---|",
     ]
-    for name, result in summary["models"].items():
-        label = MODELS[name][0]
-        if name == "hardkuma_attention":
-            label += f" (target {100 * summary['target']:.0f}%)"
+    for name, (label, _) in MODELS.items():
+        names = [f"{name}_s{seed}" for seed in args.seeds]
+        done = [kept[n]["metrics"] for n in names if "metrics" in kept.get(n, {})]
+        failed = [n for n in names if "failed" in kept.get(n, {})]
+        status = f"{len(done)} of {len(names)}" + (f", **{len(failed)} failed**" if failed else "")
+        if not done:
+            lines.append(f"| {label} | {status} | - | - | - | - |")
+            continue
+        # Softmax attention is never exactly zero: every valid cell is non-zero.
+        nonzero = [m.get("test_nonzero_attention", m.get("test_selected", 1.0)) for m in done]
         lines.append(
-            f"| {label} | {len(result['runs'])} | {mean_sd(result['dev_accuracy'])} | "
-            f"{mean_sd(result['test_accuracy'])} | {mean_sd(result['test_nonzero_attention'])} | "
-            f"{', '.join(str(e) for e in result['best_epoch'])} |"
+            f"| {label} | {status} | {mean_sd([m['best_validation_accuracy'] for m in done])} | "
+            f"{mean_sd([m['test_accuracy'] for m in done])} | {mean_sd(nonzero)} | "
+            f"{', '.join(str(m['best_epoch']) for m in done)} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
-    parser.add_argument("--target", type=float, default=0.1, help="HardKuma attention target rate")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
-    parser.add_argument("--output", type=Path, default=ROOT / "runs" / "snli")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "snli")
+    parser.add_argument("--config-dir", type=Path, default=ROOT / "training_config")
+    parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--heatmaps", type=int, default=0, help="draw the first N test pairs")
+    parser.add_argument("--summarize-only", action="store_true")
     args = parser.parse_args()
-    for variable in ("SNLI_TRAIN", "SNLI_DEV", "SNLI_TEST", "SNLI_EMBEDDINGS", "EMBEDDING_DIM"):
-        if variable not in os.environ:
-            print(f"{variable} is not set: the default source is used", flush=True)
-    from hardkuma_allennlp.environment import set_default_environment
-
-    set_default_environment()
-    runs: Dict[str, List[Path]] = {name: [] for name in args.models}
-    for seed in args.seeds:
-        for name in args.models:
-            config = MODELS[name][1]
-            runs[name].append(train(name, config, seed, args.epochs, args.target, args.output))
-    summary = summarise(runs, args.epochs, args.target)
-    if args.heatmaps and "hardkuma_attention" in runs:
-        summary["heatmaps"] = draw_heatmaps(runs["hardkuma_attention"][0], args.heatmaps)
-    (args.output / "results.json").write_text(json.dumps(summary, indent=2))
-    table = markdown(summary)
-    (args.output / "results.md").write_text(table)
+    if not args.summarize_only:
+        for variable in ("SNLI_TRAIN", "SNLI_DEV", "SNLI_TEST", "SNLI_EMBEDDINGS", "EMBEDDING_DIM"):
+            if variable not in os.environ:
+                parser.error(f"{variable} is not set: `source scripts/local_data.sh` first")
+        plan = [(name, seed) for seed in args.seeds for name in args.models]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda spec: run(*spec, args), plan))
+        first = args.runs / f"hardkuma_attention_s{args.seeds[0]}"
+        if args.heatmaps and (first / "model.tar.gz").exists():
+            draw_heatmaps(first, args.heatmaps)
+    table = markdown(args)
+    (ROOT / "docs" / "snli_results.md").write_text(table)
+    replace_section(ROOT / "README.md", "snli-results", table)
     print(table)
 
 

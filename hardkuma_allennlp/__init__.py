@@ -17,9 +17,17 @@ from hardkuma_allennlp.models.hardkuma_decomposable_attention import (
     HardKumaDecomposableAttention,
 )
 from hardkuma_allennlp.models.rationale_model import RationaleModel
+from hardkuma_allennlp.modules.gate_decoders import (
+    GateDecoder,
+    PaperDecoder,
+    SpanDecoder,
+    ThresholdDecoder,
+    TopKDecoder,
+)
 from hardkuma_allennlp.modules.gates import BernoulliGate, DependentHardKumaGate, Gate, HardKumaGate
 from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
-from hardkuma_allennlp.modules.rcnn import RCNN
+from hardkuma_allennlp.modules.seq2seq_encoders import MaskedLstm
+from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
     LatentRationaleEncoder,
 )
@@ -30,6 +38,11 @@ from hardkuma_allennlp.predictors.attention_predictor import HardKumaAttentionPr
 from hardkuma_allennlp.predictors.rationale_predictor import RationalePredictor
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
 from hardkuma_allennlp.training.metrics import RationaleF1, Selection
+from hardkuma_allennlp.training.multiplier_rules import (
+    DualAscentRule,
+    MultiplicativeRule,
+    MultiplierRule,
+)
 
 set_default_environment()
 
@@ -38,19 +51,28 @@ __all__ = [
     "BernoulliGate",
     "BlankSpacyTokenizer",
     "DependentHardKumaGate",
+    "DualAscentRule",
     "Gate",
+    "GateDecoder",
     "HardKumaAttentionPredictor",
     "HardKumaDecomposableAttention",
     "HardKumaGate",
     "HardKumaMatrixAttention",
     "LagrangianCallback",
     "LatentRationaleEncoder",
+    "MaskedLstm",
+    "MultiplicativeRule",
+    "MultiplierRule",
+    "PaperDecoder",
     "PooledSeq2SeqEncoder",
     "RCNN",
     "RationaleF1",
     "RationaleModel",
     "RationalePredictor",
     "Selection",
+    "SpanDecoder",
+    "ThresholdDecoder",
+    "TopKDecoder",
     "HardKumaSnliReader",
     "SstTreeDatasetReader",
 ]

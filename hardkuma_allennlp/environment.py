@@ -39,7 +39,6 @@ DEFAULTS: Dict[str, str] = {
     "EMBEDDING_DIM": "300",
     # BeerAdvocate (Lei et al., 2016): no public source; point these at your copy.
     "BEER_DATA_DIR": BEER,
-    "BEER_EMBEDDINGS": f"{BEER}/review+wiki.filtered.200.txt.gz",
     "BEER_EMBEDDING_DIM": "200",
     # 0 look (appearance), 1 smell (aroma), 2 palate.
     "BEER_ASPECT": "0",
@@ -50,7 +49,18 @@ DEFAULTS: Dict[str, str] = {
 }
 
 
+# Defaults made from other variables (after those have their own defaults or the user's values).
+DERIVED_DEFAULTS: Dict[str, str] = {
+    "BEER_EMBEDDINGS": os.path.join("{BEER_DATA_DIR}", "review+wiki.filtered.200.txt.gz"),
+}
+
+
 def set_default_environment() -> None:
     """Sets every variable of `DEFAULTS` that is not set in the environment to its default."""
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
+    # Derived from the (possibly user-set) data directory, as the README says.
+    os.environ.setdefault(
+        "BEER_EMBEDDINGS",
+        os.path.join(os.environ["BEER_DATA_DIR"], "review+wiki.filtered.200.txt.gz"),
+    )

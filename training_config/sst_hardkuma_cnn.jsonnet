@@ -4,7 +4,11 @@ local sst = import 'common/sst.libsonnet';
 sst.experiment(
   encoder={
     type: 'latent_rationale',
-    gate: { type: 'hardkuma', encoder: sst.bilstm_seq2seq },
+    gate: {
+      type: 'hardkuma',
+      encoder: sst.bilstm_seq2seq,
+      decoding: { type: 'top_k', share: 0.3 },
+    },
     encoder: {
       type: 'cnn',
       embedding_dim: sst.embedding_dim,
@@ -12,5 +16,5 @@ sst.experiment(
       ngram_filter_sizes: [3, 4, 5],
     },
   },
-  callbacks=[{ type: 'lagrangian', selection: 0.3 }],
+  callbacks=[sst.lagrangian(0.3)],
 )

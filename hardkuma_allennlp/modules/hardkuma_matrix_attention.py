@@ -6,6 +6,7 @@ from allennlp.modules import FeedForward
 from allennlp.modules.matrix_attention.matrix_attention import MatrixAttention
 
 from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0
+from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
 from hardkuma_allennlp.modules.gates.hardkuma_gate import check_hardkuma_arguments
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
@@ -22,9 +23,9 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         b_ij = clamp(softplus(f_b(x_i) . f_b(y_j)), min_shape, max_shape)
 
     with `f_a`, `f_b` feed-forward networks applied to the rows of both matrices. In training mode
-    the cells are reparameterised samples (`rsample`); in evaluation mode they are the
-    distribution's deterministic assignment (0, 1, or the mean of the continuous part, whichever
-    is most probable). The output is not normalised (no softmax): a cell that is exactly 0 means
+    the cells are reparameterised samples (`rsample`); in evaluation mode the `decoding` rule sets
+    them (by default the paper's: 0, 1, or the mean of the continuous part, whichever is most
+    probable). The output is not normalised (no softmax): a cell that is exactly 0 means
     "not aligned", and a whole row of zeros is allowed.
 
     Masks. `MatrixAttention.forward` receives only the two matrices; this module takes the masks
@@ -56,6 +57,9 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         Lower clamp of `a` and `b` (very small shapes make sampling numerically unstable).
     max_shape : `float`, optional (default = `100.0`)
         Upper clamp of `a` and `b`.
+    decoding : `GateDecoder`, optional (default = `"paper"`)
+        The test-time rule, applied to each row (one premise token against the hypothesis):
+        "paper", "threshold", "top_k" (the same share of every row) or "spans".
     """
 
     def __init__(
@@ -66,8 +70,10 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         upper: float = 1.1,
         min_shape: float = 1e-2,
         max_shape: float = 100.0,
+        decoding: Optional[GateDecoder] = None,
     ) -> None:
         super().__init__()
+        self.decoding = decoding if decoding is not None else PaperDecoder()
         if a_feedforward.get_input_dim() != b_feedforward.get_input_dim():
             raise ConfigurationError(
                 f"hardkuma matrix attention: a_feedforward input dim "
@@ -96,7 +102,7 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         """The HardKuma distribution of every cell, shape `(batch_size, num_rows_1, num_rows_2)`."""
         a = self._shape(self._a_feedforward, matrix_1, matrix_2)
         b = self._shape(self._b_feedforward, matrix_1, matrix_2)
-        return HardKumaraswamy(a, b, lower=self._lower, upper=self._upper)
+        return HardKumaraswamy(a, b, lower=self._lower, upper=self._upper, validate_args=False)
 
     def forward(
         self,
@@ -134,7 +140,7 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
 
         dist = self.distribution(matrix_1, matrix_2)
         # Shape: (batch_size, num_rows_1, num_rows_2)
-        cells = dist.rsample() if self.training else dist.deterministic()
+        cells = dist.rsample() if self.training else self.decoding(dist, cell_mask)
         attention = torch.where(cell_mask, cells, cells.new_zeros(()))
 
         flat_mask = cell_mask.flatten(1)

@@ -8,6 +8,7 @@ from allennlp.models import Model
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
+from hardkuma_allennlp.training.multiplier_rules import DualAscentRule, MultiplierRule
 
 if TYPE_CHECKING:
     from allennlp.training.gradient_descent_trainer import GradientDescentTrainer
@@ -35,31 +36,36 @@ class LagrangianCallback(TrainerCallback):
     and distributed gradient reduction all apply unchanged. When several modules report the same
     penalty, `R_k` is their mean.
 
-    The update is the modified differential method of multipliers (Platt & Barr, 1988): with the
-    constraint `c_k = R_k - r_k`, the loss gets
+    How each constraint `c_k = R_k - r_k` enters the loss and how its multiplier moves after each
+    optimizer step (training batches only; validation and evaluation never touch the multipliers)
+    is the `rule`'s business:
 
-        (lambda_k + damping / 2 * c_k) * c_k
+    - "dual_ascent" (the default): a signed multiplier moved additively, with a damping term,
+      which holds the expected rate at the target from either side. With a fixed target it does
+      so from the first steps on, before the gates and the classifier have learned anything (on
+      SST it then stalls at the majority class for epochs); with `anneal_steps` the target starts
+      at the gates' initial rate and narrows linearly, so the classifier first learns from
+      (nearly) the whole text, and a signed multiplier can always pull collapsing gates back up.
+    - "multiplicative", the paper authors' rule: a positive multiplier that starts at 1e-4 and
+      grows geometrically while the rate is above the target. It bounds the rate from above only.
 
-    (the damping term, `damping / 2 * c_k^2`, vanishes at the target and damps the oscillations
-    of plain gradient descent-ascent), and after each optimizer step (training batches only;
-    validation and evaluation never touch the multipliers) the multipliers move by dual ascent:
+    Under distributed training the measured constraint is averaged over workers before the update,
+    so every worker holds the same multipliers.
 
-        lambda_k <- clip(lambda_k + lr * mean of c_k over the step's forward passes,
-                         -max_multiplier, max_multiplier)
+    Model selection. The expected rate is what is constrained, but what a user gets at test time is
+    the gates' decoded selection (the model's `selected` metric). The callback therefore also
+    reports `lagrangian_selection_miss = max(0, |selected - target| - selection_tolerance)` (from
+    the model's `selected` metric, or `nonzero_attention` for HardKuma attention); the
+    experiment configs select the best epoch on `["+accuracy", "-lagrangian_selection_miss"]` (the
+    sum of the two), so an epoch whose decoded selection is far from the target is not picked as
+    best for its accuracy alone.
 
-    This is an equality constraint: `lambda_k > 0` pushes the rate down when it is above the
-    target, `lambda_k < 0` pushes it up when the task alone would select less, so the rate is
-    driven to the target from either side (the paper: "it extracted exactly the percentage of
-    text that we specified"). The paper authors' code instead uses a multiplicative update of a
-    positive multiplier on a moving average of the constraint, which only bounds the rate from
-    above. Under distributed training the measured constraint is averaged over workers before
-    the update, so every worker holds the same multipliers.
-
-    Multipliers are part of the trainer checkpoint (`state_dict`), so `allennlp train --recover`
-    continues with the same values. Metrics: the callback adds, to the model's `get_metrics` (so
-    to the progress bar, `metrics_epoch_*.json` and `metrics.json`), `lagrangian_<name>_lambda`
-    (the multiplier), `lagrangian_<name>_rate` (the mean expected penalty since the last metric
-    reset, on training or validation data) and `lagrangian_<name>_target`.
+    Multipliers (and the rule's state, e.g. a moving average) are part of the trainer checkpoint
+    (`state_dict`), so `allennlp train --recover` continues with the same values. Metrics: the
+    callback adds, to the model's `get_metrics` (so to the progress bar, `metrics_epoch_*.json` and
+    `metrics.json`), `lagrangian_<name>_lambda` (the multiplier), `lagrangian_<name>_rate` (the
+    mean expected penalty since the last metric reset, on training or validation data),
+    `lagrangian_<name>_target` and `lagrangian_selection_miss`.
 
     Registered as a `TrainerCallback` with name "lagrangian".
 
@@ -72,14 +78,15 @@ class LagrangianCallback(TrainerCallback):
     transition : `float`, optional (default = `None`)
         Target expected transition rate (zero/non-zero changes per position), in (0, 1). No
         transition constraint when `None`.
-    lr : `float`, optional (default = `0.01`)
-        Step size of the dual ascent on the multipliers.
-    damping : `float`, optional (default = `10.0`)
-        Weight of the damping term; `0` gives plain gradient descent-ascent.
-    initial_multiplier : `float`, optional (default = `0.0`)
-        Starting value of every multiplier.
-    max_multiplier : `float`, optional (default = `100.0`)
-        Multipliers are clipped to [-max_multiplier, max_multiplier].
+    rule : `MultiplierRule`, optional (default = `"dual_ascent"` with its defaults)
+        How multipliers weight the constraints and are updated (default "dual_ascent").
+    selection_tolerance : `float`, optional (default = `0.01`)
+        Distance from the target that `lagrangian_selection_miss` forgives.
+    anneal_steps : `int`, optional (default = `0`)
+        With `n > 0`, the first optimizer step only measures the gates' initial rates (no
+        constraint in the loss), and each target then moves linearly from that rate to its
+        configured value over `n` optimizer steps. The classifier learns from (nearly) the whole
+        text first, and the selection narrows as the gates learn which tokens matter.
     """
 
     def __init__(
@@ -87,10 +94,9 @@ class LagrangianCallback(TrainerCallback):
         serialization_dir: str,
         selection: float,
         transition: Optional[float] = None,
-        lr: float = 0.01,
-        damping: float = 10.0,
-        initial_multiplier: float = 0.0,
-        max_multiplier: float = 100.0,
+        rule: Optional[MultiplierRule] = None,
+        selection_tolerance: float = 0.01,
+        anneal_steps: int = 0,
     ) -> None:
         super().__init__(serialization_dir)
         self.targets: Dict[str, float] = {"selection": selection}
@@ -99,16 +105,17 @@ class LagrangianCallback(TrainerCallback):
         for name, target in self.targets.items():
             if not 0.0 < target < 1.0:
                 raise ConfigurationError(f"lagrangian: target {name}={target} must lie in (0, 1)")
-        if lr <= 0:
-            raise ConfigurationError(f"lagrangian: lr must be positive, got {lr}")
-        if damping < 0:
-            raise ConfigurationError(f"lagrangian: damping must be >= 0, got {damping}")
-        if max_multiplier <= 0:
-            raise ConfigurationError("lagrangian: max_multiplier must be positive")
-        self.lr = lr
-        self.max_multiplier = max_multiplier
-        self.damping = damping
-        self.multipliers: Dict[str, float] = {k: float(initial_multiplier) for k in self.targets}
+        if anneal_steps < 0:
+            raise ConfigurationError("lagrangian: anneal_steps must be >= 0")
+        if selection_tolerance < 0:
+            raise ConfigurationError("lagrangian: selection_tolerance must be >= 0")
+        self.rule = rule if rule is not None else DualAscentRule()
+        self.selection_tolerance = selection_tolerance
+        self.states: Dict[str, Dict[str, float]] = {
+            k: self.rule.initial_state() for k in self.targets
+        }
+        self.anneal_steps = anneal_steps
+        self._start_rates: Optional[Dict[str, float]] = None
         self._steps = 0
         # Constraint values (R - r) of the training forward passes since the last optimizer step.
         self._pending: List[Dict[str, float]] = []
@@ -118,6 +125,10 @@ class LagrangianCallback(TrainerCallback):
         self._reporters: List[PenaltyReporter] = []
         self._hook: Optional[torch.utils.hooks.RemovableHandle] = None
         self._model: Optional[Model] = None
+
+    @property
+    def multipliers(self) -> Dict[str, float]:
+        return {name: state["multiplier"] for name, state in self.states.items()}
 
     # Attaching to the model.
 
@@ -146,6 +157,11 @@ class LagrangianCallback(TrainerCallback):
         def get_metrics(reset: bool = False) -> Dict[str, float]:
             metrics = model_get_metrics(reset)
             metrics.update(self.get_metrics(reset))
+            # The decoded selection: of rationale models, and of HardKuma attention.
+            selected = metrics.get("selected", metrics.get("nonzero_attention"))
+            if selected is not None:
+                miss = abs(selected - self.targets["selection"])
+                metrics["lagrangian_selection_miss"] = max(0.0, miss - self.selection_tolerance)
             return metrics
 
         # An instance attribute shadows the class method; `detach` removes it again.
@@ -183,13 +199,13 @@ class LagrangianCallback(TrainerCallback):
             return output_dict
         constraint_terms = 0.0
         constraints = {}
+        annealing_not_started = self.anneal_steps > 0 and self._start_rates is None
         for name, rate in penalties.items():
-            constraint = rate - self.targets[name]
+            constraint = rate - self.current_target(name)
             constraints[name] = float(constraint.detach())
-            constraint_terms = (
-                constraint_terms
-                + (self.multipliers[name] + 0.5 * self.damping * constraint.detach()) * constraint
-            )
+            if not annealing_not_started:
+                term = self.rule.loss_term(self.states[name], constraint)
+                constraint_terms = constraint_terms + term
         self._pending.append(constraints)
         output_dict["loss"] = output_dict["loss"] + constraint_terms
         return output_dict
@@ -230,10 +246,25 @@ class LagrangianCallback(TrainerCallback):
             measured = measured.to(device)
             dist.all_reduce(measured, op=dist.ReduceOp.SUM)
             measured = measured / dist.get_world_size()
+        if self.anneal_steps > 0 and self._start_rates is None:
+            # The first optimizer step only measures where the gates start (its constraints are
+            # relative to the final targets); annealing runs from there.
+            self._start_rates = {
+                name: value + self.targets[name] for name, value in zip(names, measured.tolist())
+            }
+            return
         for name, value in zip(names, measured.tolist()):
-            multiplier = self.multipliers[name] + self.lr * value
-            self.multipliers[name] = max(-self.max_multiplier, min(self.max_multiplier, multiplier))
+            self.states[name] = self.rule.step(self.states[name], value)
         self._steps += 1
+
+    def current_target(self, name: str) -> float:
+        """The target of this optimizer step: annealed linearly from the gates' initial rate to
+        the configured target over the first `anneal_steps` steps, then the configured one."""
+        target = self.targets[name]
+        if self.anneal_steps == 0 or self._start_rates is None:
+            return target
+        progress = min(1.0, self._steps / self.anneal_steps)
+        return self._start_rates[name] + progress * (target - self._start_rates[name])
 
     # Metrics and checkpoints.
 
@@ -241,7 +272,7 @@ class LagrangianCallback(TrainerCallback):
         metrics: Dict[str, float] = {}
         for name, target in self.targets.items():
             metrics[f"lagrangian_{name}_lambda"] = self.multipliers[name]
-            metrics[f"lagrangian_{name}_target"] = target
+            metrics[f"lagrangian_{name}_target"] = self.current_target(name)
             if self._rate_count:
                 metrics[f"lagrangian_{name}_rate"] = self._rate_sums[name] / self._rate_count
         if reset:
@@ -251,8 +282,10 @@ class LagrangianCallback(TrainerCallback):
 
     def state_dict(self) -> Dict[str, Any]:
         return {
-            "multipliers": dict(self.multipliers),
+            "multipliers": self.multipliers,
+            "states": {name: dict(state) for name, state in self.states.items()},
             "steps": self._steps,
+            "start_rates": self._start_rates,
         }
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -261,5 +294,12 @@ class LagrangianCallback(TrainerCallback):
                 f"The checkpoint's Lagrange multipliers {sorted(state_dict['multipliers'])} do not "
                 f"match the configured targets {sorted(self.targets)}."
             )
-        self.multipliers = dict(state_dict["multipliers"])
+        if set(state_dict.get("states", {}).get("selection", {})) != set(self.states["selection"]):
+            raise ConfigurationError(
+                "The checkpoint's Lagrangian state was written by a different multiplier rule "
+                f"({sorted(state_dict.get('states', {}).get('selection', {}))}); this run's rule "
+                f"{type(self.rule).__name__} keeps {sorted(self.states['selection'])}."
+            )
+        self.states = {name: dict(state) for name, state in state_dict["states"].items()}
         self._steps = state_dict["steps"]
+        self._start_rates = state_dict.get("start_rates")

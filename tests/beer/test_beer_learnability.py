@@ -39,7 +39,13 @@ def test_rationales_find_the_annotated_look_span(tmp_path):
             "trainer": {
                 "optimizer": {"type": "adam", "lr": 0.01},
                 "num_epochs": 8,
-                "callbacks": [{"type": "lagrangian", "selection": 0.06, "lr": 0.005}],
+                "callbacks": [
+                    {
+                        "type": "lagrangian",
+                        "selection": 0.06,
+                        "rule": {"type": "dual_ascent", "lr": 0.005, "damping": 5.0},
+                    }
+                ],
             },
         }
     )

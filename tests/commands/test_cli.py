@@ -52,6 +52,18 @@ def test_train_evaluate_predict_through_the_cli(tmp_path):
     assert 0.0 <= evaluation["accuracy"] <= 1.0
     assert 0.0 <= evaluation["selected"] <= 1.0
 
+    # evaluate with another test-time decoding, chosen with -o: top-k keeps exactly the share.
+    for share in (0.2, 0.5):
+        decoded = tmp_path / f"top_k_{share}.json"
+        override = {"model.encoder.gate.decoding": {"type": "top_k", "share": share}}
+        run(
+            ["evaluate", str(archive), str(FIXTURES_ROOT / "sst" / "test.txt")]
+            + ["--output-file", str(decoded), "-o", json.dumps(override)],
+            cwd=PROJECT_ROOT,
+        )
+        # Rounded per sentence: within half a token per sentence of the share.
+        assert abs(json.loads(decoded.read_text())["selected"] - share) < 0.05
+
     # predict: raw sentences, tokenized without any model download.
     inputs = tmp_path / "input.jsonl"
     sentences = ["a gorgeous , witty , seductive movie .", "The plot is awful."]

@@ -1,4 +1,5 @@
 import copy
+import math
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from allennlp.modules.seq2seq_encoders import PassThroughEncoder
 
 from hardkuma_allennlp.modules.gates import HardKumaGate
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
+from hardkuma_allennlp.training.multiplier_rules import DualAscentRule, MultiplicativeRule
 
 
 class ToyGatedModel(Model):
@@ -36,12 +38,13 @@ def batches(seed: int, count: int):
         yield x, mask
 
 
-def train_toy(target: float, prefer: float, steps: int = 800, seed: int = 0):
+def train_toy(target: float, prefer: float, steps: int = 800, seed: int = 0, rule=None, lr=1.0):
     torch.manual_seed(seed)
     model = ToyGatedModel(prefer)
-    callback = LagrangianCallback("unused", selection=target, lr=0.5, damping=5.0)
+    rule = rule if rule is not None else DualAscentRule(lr=0.5, damping=5.0)
+    callback = LagrangianCallback("unused", selection=target, rule=rule)
     callback.attach(model)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     rates = []
     for x, mask in batches(seed, steps):
         model.train()
@@ -56,7 +59,7 @@ def train_toy(target: float, prefer: float, steps: int = 800, seed: int = 0):
 
 @pytest.mark.parametrize("target", [0.1, 0.3, 0.6])
 @pytest.mark.parametrize("prefer", [1.0, -1.0])
-def test_controller_drives_selection_rate_to_target(target, prefer):
+def test_dual_ascent_drives_selection_rate_to_target(target, prefer):
     # prefer=1: the task wants every token, the multiplier must push the rate down;
     # prefer=-1: the task wants none, the multiplier must go negative and push it up.
     _, callback, rates = train_toy(target, prefer)
@@ -76,7 +79,7 @@ def test_validation_does_not_change_multipliers_and_loss_gets_constraint_only_in
     callback.on_batch(None, [], [], {}, 0, 1, is_training=False)
     assert callback.state_dict() == before
     assert callback._pending == []
-    # In training mode the hook adds (lambda + damping / 2 * c) * c, c = rate - target.
+    # In training mode the hook adds lambda * c + damping / 2 * c^2, c = rate - target.
     model.train()
     torch.manual_seed(3)
     hooked = model(x, mask)
@@ -94,7 +97,7 @@ def test_validation_does_not_change_multipliers_and_loss_gets_constraint_only_in
 def test_state_dict_round_trip_restores_multipliers_exactly():
     _, callback, _ = train_toy(0.3, 1.0, steps=30)
     state = callback.state_dict()
-    restored = LagrangianCallback("unused", selection=0.3, lr=0.5)
+    restored = LagrangianCallback("unused", selection=0.3, rule=DualAscentRule(lr=0.5, damping=5.0))
     restored.load_state_dict(copy.deepcopy(state))
     assert restored.multipliers == callback.multipliers
     # Both continue identically from the same constraint.
@@ -103,6 +106,66 @@ def test_state_dict_round_trip_restores_multipliers_exactly():
     assert restored.state_dict() == callback.state_dict()
     with pytest.raises(ConfigurationError, match="do not match"):
         LagrangianCallback("unused", selection=0.3, transition=0.1).load_state_dict(state)
+    with pytest.raises(ConfigurationError, match="different multiplier rule"):
+        LagrangianCallback("unused", selection=0.3, rule=MultiplicativeRule()).load_state_dict(
+            state
+        )
+
+
+def test_damping_gradient_is_lambda_plus_damping_times_constraint():
+    # The documented objective lambda * c + d / 2 * c^2 has gradient (lambda + d * c) dc.
+    rule = DualAscentRule(damping=4.0)
+    rate = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    state = {"multiplier": 0.25}
+    rule.loss_term(state, rate - 0.3).backward()
+    assert rate.grad.item() == pytest.approx(0.25 + 4.0 * 0.4)
+
+
+def test_multiplicative_rule_starts_small_and_grows_geometrically():
+    rule = MultiplicativeRule(lr=0.1, alpha=0.5, initial_multiplier=1e-4)
+    state = rule.initial_state()
+    assert state["multiplier"] == 1e-4
+    rate = torch.tensor(0.9, dtype=torch.float64, requires_grad=True)
+    rule.loss_term(state, rate - 0.3).backward()
+    assert rate.grad.item() == pytest.approx(1e-4)
+    state = rule.step(state, 0.6)  # moving average 0.3
+    assert state == pytest.approx({"multiplier": 1e-4 * math.exp(0.1 * 0.3), "moving_average": 0.3})
+    state = rule.step(state, 0.6)  # moving average 0.45
+    assert state["multiplier"] == pytest.approx(1e-4 * math.exp(0.1 * 0.75))
+    # Below the target it shrinks, but never below min_multiplier nor above max_multiplier.
+    for _ in range(10_000):
+        state = rule.step(state, -1.0)
+    assert state["multiplier"] == rule.min_multiplier
+    for _ in range(10_000):
+        state = rule.step(state, 1.0)
+    assert state["multiplier"] == rule.max_multiplier
+
+
+def test_multiplicative_rule_lets_the_task_learn_first_where_dual_ascent_does_not():
+    # The schedule of issue 9: early on, the task (here: keep every token) decides, and the
+    # constraint only bites once the violation has lasted; dual ascent bites at once.
+    _, _, multiplicative = train_toy(0.3, 1.0, steps=100, rule=MultiplicativeRule(), lr=0.1)
+    _, _, dual_ascent = train_toy(0.3, 1.0, steps=100, lr=0.1)
+    assert multiplicative[-1] > multiplicative[0] > 0.7
+    assert dual_ascent[-1] < 0.45
+
+
+class ToySelectedModel(ToyGatedModel):
+    selected = 0.0
+
+    def get_metrics(self, reset: bool = False):
+        return {"selected": self.selected}
+
+
+def test_selection_miss_reports_distance_beyond_tolerance():
+    model = ToySelectedModel(1.0)
+    LagrangianCallback("unused", selection=0.3).attach(model)
+    model.selected = 0.42
+    assert model.get_metrics()["lagrangian_selection_miss"] == pytest.approx(0.11)
+    model.selected = 0.295
+    assert model.get_metrics()["lagrangian_selection_miss"] == 0.0
+    model.selected = 0.1
+    assert model.get_metrics()["lagrangian_selection_miss"] == pytest.approx(0.19)
 
 
 def test_metrics_show_multiplier_rate_and_target():

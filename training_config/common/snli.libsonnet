@@ -76,7 +76,8 @@ local feedforward(input_dim, num_layers=2) = {
       optimizer: { type: 'adam', lr: 1e-4, weight_decay: 1e-6 },
       num_epochs: 30,
       grad_norm: 5.0,
-      validation_metric: '+accuracy',
+      validation_metric: if std.length(callbacks) > 0
+      then ['+accuracy', '-lagrangian_selection_miss'] else '+accuracy',
       cuda_device: std.parseInt(std.extVar('CUDA_DEVICE')),
       use_amp: std.extVar('USE_AMP') == 'true',
       callbacks: callbacks,

@@ -1,6 +1,10 @@
+from typing import Optional
+
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Seq2SeqEncoder
 
+from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
 from hardkuma_allennlp.modules.gates.gate import Gate
 from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaShape, report_penalties
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
@@ -34,6 +38,9 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
     min_shape : `float`, optional (default = `1e-2`)
     max_shape : `float`, optional (default = `100.0`)
         Range to which the shape parameters `a`, `b` are clamped.
+    decoding : `GateDecoder`, optional (default = `"paper"`)
+        The test-time rule. Each gate is decoded before the next is conditioned on it, so only
+        rules that decode gates one by one ("paper", "threshold") apply.
     """
 
     def __init__(
@@ -44,8 +51,15 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         upper: float = 1.1,
         min_shape: float = 1e-2,
         max_shape: float = 100.0,
+        decoding: Optional[GateDecoder] = None,
     ) -> None:
         super().__init__()
+        self.decoding = decoding if decoding is not None else PaperDecoder()
+        if not self.decoding.elementwise:
+            raise ConfigurationError(
+                f"hardkuma_dependent: decoding {type(self.decoding).__name__} needs the whole "
+                "sequence, but dependent gates are decoded one by one; use 'paper' or 'threshold'"
+            )
         self._encoder = encoder
         encoder_dim = encoder.get_output_dim()
         self._cell = torch.nn.LSTMCell(encoder_dim + 1, hidden_size)
@@ -61,16 +75,20 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         hidden = encoded.new_zeros(batch_size, self._cell.hidden_size)
         cell = encoded.new_zeros(batch_size, self._cell.hidden_size)
         z_steps, p_zero_steps = [], []
-        for i in range(seq_len):
+        # One unbind, not a slice per step: the backward pass of `encoded[:, i]` materialises a
+        # zero gradient of the whole tensor at every step (quadratic in the length).
+        for encoded_i, mask_i in zip(encoded.unbind(1), mask.unbind(1)):
             # Batch shape: (batch_size,)
-            distribution = self._shape(torch.cat([encoded[:, i], hidden], dim=-1))
-            z_i = distribution.rsample() if self.training else distribution.deterministic()
-            z_i = z_i * mask[:, i]
+            distribution = self._shape(torch.cat([encoded_i, hidden], dim=-1))
+            if self.training:
+                z_i = distribution.rsample() * mask_i
+            else:
+                z_i = self.decoding(distribution, mask_i)
             new_hidden, new_cell = self._cell(
-                torch.cat([encoded[:, i], z_i.unsqueeze(-1)], -1), (hidden, cell)
+                torch.cat([encoded_i, z_i.unsqueeze(-1)], -1), (hidden, cell)
             )
             # Padded positions carry the state forward unchanged.
-            keep = mask[:, i].unsqueeze(-1)
+            keep = mask_i.unsqueeze(-1)
             hidden = torch.where(keep, new_hidden, hidden)
             cell = torch.where(keep, new_cell, cell)
             z_steps.append(z_i)

@@ -1,8 +1,11 @@
+from typing import Optional
+
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Seq2SeqEncoder
 
 from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0, expected_transitions
+from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
 from hardkuma_allennlp.modules.gates.gate import Gate
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
@@ -46,7 +49,7 @@ class HardKumaShape(torch.nn.Module):
         b = torch.nn.functional.softplus(self.b_layer(features)).squeeze(-1)
         a = a.clamp(self.min_shape, self.max_shape)
         b = b.clamp(self.min_shape, self.max_shape)
-        return HardKumaraswamy(a, b, self.lower, self.upper)
+        return HardKumaraswamy(a, b, self.lower, self.upper, validate_args=False)
 
 
 def report_penalties(p_zero: torch.Tensor, mask: torch.BoolTensor):
@@ -65,8 +68,8 @@ class HardKumaGate(Gate, PenaltyReporter):
     sections 3 and 5): a `Seq2SeqEncoder` reads the embedded tokens, and for each token
     `z_i ~ HardKuma(a_i, b_i, lower, upper)` with `a_i, b_i` softplus outputs of two linear layers
     over the encoder output. In training `z_i` is the reparameterised sample; in evaluation the
-    paper's deterministic rule (the most probable of 0, 1 and the interval (0, 1); in the interval
-    the mean of the underlying Kumaraswamy).
+    `decoding` rule sets it (by default the paper's: the most probable of 0, 1 and the interval
+    (0, 1); in the interval the mean of the underlying Kumaraswamy).
 
     Reports the expected selection rate, `sum_i (1 - P(z_i = 0)) / length` (eq. 11), and the
     expected transition rate (eq. 12), each averaged over the batch, for the `lagrangian`
@@ -85,6 +88,8 @@ class HardKumaGate(Gate, PenaltyReporter):
     min_shape : `float`, optional (default = `1e-2`)
     max_shape : `float`, optional (default = `100.0`)
         Range to which the shape parameters `a`, `b` are clamped.
+    decoding : `GateDecoder`, optional (default = `"paper"`)
+        The test-time rule: "paper", "threshold", "top_k" or "spans" (see `GateDecoder`).
     """
 
     def __init__(
@@ -94,9 +99,11 @@ class HardKumaGate(Gate, PenaltyReporter):
         upper: float = 1.1,
         min_shape: float = 1e-2,
         max_shape: float = 100.0,
+        decoding: Optional[GateDecoder] = None,
     ) -> None:
         super().__init__()
         self._encoder = encoder
+        self.decoding = decoding if decoding is not None else PaperDecoder()
         self._shape = HardKumaShape(encoder.get_output_dim(), lower, upper, min_shape, max_shape)
 
     def get_input_dim(self) -> int:
@@ -107,6 +114,6 @@ class HardKumaGate(Gate, PenaltyReporter):
         encoded = self._encoder(embedded_text, mask)
         # Batch shape: (batch_size, seq_len)
         distribution = self._shape(encoded)
-        z = distribution.rsample() if self.training else distribution.deterministic()
+        z = distribution.rsample() if self.training else self.decoding(distribution, mask)
         self._expected_penalties = report_penalties(distribution.prob_zero(), mask)
         return z * mask

@@ -4,7 +4,7 @@ from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 
-from hardkuma_allennlp.modules.rcnn import RCNN
+from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
 
 
 def reference_direction(rcnn: RCNN, direction: int, x: torch.Tensor) -> torch.Tensor:

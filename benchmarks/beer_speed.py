@@ -1,0 +1,208 @@
+"""
+One BeerAdvocate training step of our model against the paper authors' code (issue 10): the
+paper's dependent HardKuma model over bidirectional RCNNs (hidden size 200), on the same batch.
+
+    .venv/bin/python benchmarks/beer_speed.py [--reviews 256] [--max-length 256] [--repeats 2]
+
+The script writes synthetic reviews in Lei et al.'s format (random words; lengths uniform in
+100-300 tokens, truncated to `--max-length` as both training scripts do) and random 50d vectors
+into a temporary directory. Then, each in a fresh process with one thread, alternating between
+repeats:
+
+- ours: `training_config/beer_hardkuma.jsonnet`'s model, built by AllenNLP from the config
+  (aspect 0), its `lagrangian` callback attached, the batch read by our `beer_advocate` reader,
+  Adam; a step is forward, backward, gradient clipping, optimizer step and multiplier update;
+- theirs: `latent_rationale.beer.models.model_helpers.build_model("latent", ...)` with the
+  settings of `../shared/anchors/README.md` (dependent z, RCNN, hidden 200, selection 0.13,
+  lasso 0.02) and the step of their `beer/train.py` (`prepare_minibatch`, `get_loss`, clipping,
+  Adam), from `../shared/anchors/interpretable_predictions` (or `$ANCHORS_DIR`).
+
+Each process times `--steps` steps and reports the mean of all but the first. The result is the
+ratio of the medians over repeats (theirs / ours: above 1 means ours is faster); it replaces the
+README's `beer-speed` section and `docs/beer_speed.md`. `--device cuda` times both on a GPU.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_store import ROOT, replace_section  # noqa: E402
+
+ANCHORS = Path(
+    os.environ.get("ANCHORS_DIR", ROOT.parent / "shared" / "anchors" / "interpretable_predictions")
+)
+
+OURS = r"""
+import json, os, sys, time, torch
+from allennlp.common import Params
+from allennlp.data import Batch, Vocabulary
+from allennlp.models import Model
+from allennlp.nn.util import move_to_device
+from allennlp.training.callbacks.callback import TrainerCallback
+import hardkuma_allennlp  # noqa: F401
+from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
+data, steps, max_length, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+torch.manual_seed(0)
+config = Params.from_file(os.path.join(sys.argv[5], "training_config", "beer_hardkuma.jsonnet"))
+reader = BeerAdvocateDatasetReader(aspect=0, max_length=max_length)
+instances = list(reader.read(os.path.join(data, "reviews.aspect0.train.txt.gz")))
+vocab = Vocabulary.from_instances(instances)
+model = Model.from_params(vocab=vocab, params=config.pop("model")).to(device)
+callback_params = config.pop("trainer").pop("callbacks")[0]
+callback = TrainerCallback.from_params(callback_params, serialization_dir=data)
+callback.attach(model)
+parameters = [p for p in model.parameters() if p.requires_grad]
+optimizer = torch.optim.Adam(parameters, lr=4e-4, weight_decay=1e-6)
+batch = Batch(instances)
+batch.index_instances(vocab)
+tensors = move_to_device(batch.as_tensor_dict(), torch.device(device))
+times = []
+for step in range(steps):
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    model.train()
+    optimizer.zero_grad()
+    loss = model(**tensors)["loss"]
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, 5.0)
+    optimizer.step()
+    callback.update(callback._pending)
+    callback._pending = []
+    if device == "cuda":
+        torch.cuda.synchronize()
+    times.append(time.perf_counter() - start)
+print(json.dumps({"times": times, "loss": float(loss)}))
+"""
+
+THEIRS = r"""
+import json, sys, time, torch
+from latent_rationale.beer.models.model_helpers import build_model
+from latent_rationale.beer.util import beer_reader, initialize_model_, load_embeddings
+from latent_rationale.beer.util import prepare_minibatch
+from latent_rationale.beer.vocabulary import Vocabulary
+data, steps, max_length, device = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+torch.manual_seed(0)
+examples = list(beer_reader(data + "/reviews.aspect0.train.txt.gz", aspect=0, max_len=max_length))
+vocab = Vocabulary()
+vectors = load_embeddings(data + "/vectors.txt.gz", vocab, dim=50)
+cfg = dict(aspect=0, emb_size=50, hidden_size=200, dropout=0.2, layer="rcnn", dependent_z=True,
+           selection=0.13, lasso=0.02, lagrange_alpha=0.5, lagrange_lr=0.05, lambda_init=1e-5,
+           lambda_min=1e-12, lambda_max=5.0)
+model = build_model("latent", vocab, cfg)
+initialize_model_(model)
+with torch.no_grad():
+    model.embed.weight.data.copy_(torch.from_numpy(vectors))
+model.embed.weight.requires_grad = False
+model = model.to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=4e-4, weight_decay=1e-6)
+x, targets, _ = prepare_minibatch(examples, model.vocab, device=device)
+times = []
+for step in range(steps):
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    model.train()
+    output = model(x)
+    loss, _ = model.get_loss(output, targets, mask=(x != 1))
+    model.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=5.0)
+    optimizer.step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    times.append(time.perf_counter() - start)
+print(json.dumps({"times": times, "loss": float(loss)}))
+"""
+
+
+def write_data(directory: Path, reviews: int, seed: int = 0) -> None:
+    generator = random.Random(seed)
+    words = [f"w{i}" for i in range(5000)]
+    with gzip.open(directory / "reviews.aspect0.train.txt.gz", "wt", encoding="utf-8") as out:
+        for _ in range(reviews):
+            scores = " ".join(f"{generator.randint(0, 10) / 10:.1f}" for _ in range(5))
+            tokens = " ".join(generator.choices(words, k=generator.randint(100, 300)))
+            out.write(f"{scores}\t{tokens}\n")
+    with gzip.open(directory / "vectors.txt.gz", "wt", encoding="utf-8") as out:
+        for word in words:
+            out.write(word + " " + " ".join(f"{generator.gauss(0, 0.3):.4f}" for _ in range(50)))
+            out.write("\n")
+
+
+def run(name: str, data: Path, args) -> float:
+    code, cwd = (OURS, ROOT) if name == "ours" else (THEIRS, ANCHORS)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        BEER_DATA_DIR=str(data),
+        BEER_EMBEDDINGS=str(data / "vectors.txt.gz"),
+        BEER_EMBEDDING_DIM="50",
+        BEER_ASPECT="0",
+    )
+    command = [sys.executable, "-W", "ignore", "-c", code, str(data), str(args.steps)]
+    command += [str(args.max_length), args.device, str(ROOT)]
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
+    times = json.loads(result.stdout.strip().splitlines()[-1])["times"]
+    return statistics.mean(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reviews", type=int, default=256)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-readme", action="store_true", help="print only")
+    args = parser.parse_args()
+    times = {"ours": [], "theirs": []}
+    with tempfile.TemporaryDirectory() as directory:
+        data = Path(directory)
+        write_data(data, args.reviews)
+        for repeat in range(args.repeats):
+            order = ["ours", "theirs"] if repeat % 2 == 0 else ["theirs", "ours"]
+            for name in order:
+                times[name].append(run(name, data, args))
+                print(f"{name}: {times[name][-1]:.2f} s/step", flush=True)
+    ratio = statistics.median(times["theirs"]) / statistics.median(times["ours"])
+    where = f"{platform.machine()} CPU, one thread" if args.device == "cpu" else args.device
+    text = "\n".join(
+        [
+            f"| Beer training step, {args.reviews} reviews, <= {args.max_length} tokens | "
+            "seconds per step (each repeat) |",
+            "|---|---|",
+            f"| ours (`beer_hardkuma.jsonnet`) | {', '.join(f'{t:.2f}' for t in times['ours'])} |",
+            f"| the authors' code | {', '.join(f'{t:.2f}' for t in times['theirs'])} |",
+            "",
+            f"**Speed-up: {ratio:.2f}x** (authors / ours, ratio of the medians), {where}, "
+            f"mean of steps 2-{args.steps} in fresh processes, {args.repeats} alternating repeats: "
+            f"`benchmarks/beer_speed.py --repeats {args.repeats}"
+            + (f" --device {args.device}" if args.device != "cpu" else "")
+            + "`.",
+        ]
+    )
+    print(text)
+    if not args.no_readme:
+        name = "beer_speed.md" if args.device == "cpu" else f"beer_speed_{args.device}.md"
+        (ROOT / "docs" / name).write_text(text + "\n")
+        marker = "beer-speed" if args.device == "cpu" else f"beer-speed-{args.device}"
+        replace_section(ROOT / "README.md", marker, text)
+
+
+if __name__ == "__main__":
+    main()

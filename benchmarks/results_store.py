@@ -1,0 +1,142 @@
+"""
+Runs kept in the repository: each finished (or failed) benchmark run leaves its `metrics.json`
+and `config.json` under `results/<benchmark>/<run>/`, so a sweep that did not finish continues in
+a later session on another machine (runs with results are not run again), and the README tables
+are regenerated from those files alone.
+
+Serialization directories (model archives, checkpoints, logs) stay under `runs/`, which git
+ignores. A run that is being trained holds `runs/<benchmark>/<run>.lock`, so two sweep processes
+over the same plan share the work instead of training the same run twice.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+
+
+def result_dir(benchmark: str, name: str) -> Path:
+    return RESULTS / benchmark / name
+
+
+def load_results(benchmark: str) -> Dict[str, Dict]:
+    """Every kept run of a benchmark: name -> {"metrics": ...} or {"failed": ...}, plus extras."""
+    kept = {}
+    for directory in sorted((RESULTS / benchmark).glob("*")):
+        if (directory / "metrics.json").exists():
+            entry = {"metrics": json.loads((directory / "metrics.json").read_text())}
+        elif (directory / "failed.json").exists():
+            entry = {"failed": json.loads((directory / "failed.json").read_text())}
+        else:
+            continue
+        for extra in directory.glob("*.json"):
+            if extra.stem not in ("metrics", "failed", "config"):
+                entry[extra.stem] = json.loads(extra.read_text())
+        kept[directory.name] = entry
+    return kept
+
+
+def _lock(path: Path) -> bool:
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
+
+
+def train(
+    benchmark: str,
+    name: str,
+    config: Path,
+    overrides: Dict,
+    runs: Path,
+    after: Optional[callable] = None,
+    env: Optional[Dict[str, str]] = None,
+) -> str:
+    """
+    Trains one run with `allennlp train` (one thread) unless its results are kept already or
+    another process holds its lock; keeps its results. `after(serialization_dir, result_dir)`
+    runs after a successful training (e.g. extra evaluations). Returns "kept", "busy", "done" or
+    "failed".
+    """
+    kept = result_dir(benchmark, name)
+    if (kept / "metrics.json").exists():
+        return "kept"
+    runs.mkdir(parents=True, exist_ok=True)
+    lock = runs / f"{name}.lock"
+    if not _lock(lock):
+        return "busy"
+    try:
+        directory = runs / name
+        command = [
+            ALLENNLP,
+            "train",
+            str(config),
+            "-s",
+            str(directory),
+            "-o",
+            json.dumps(overrides),
+        ]
+        if (directory / "config.json").exists() and not (directory / "metrics.json").exists():
+            command.append("--recover")
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))
+        log_path = runs / f"{name}.log"
+        print(f"[{time.strftime('%H:%M:%S')}] start {benchmark}/{name}", flush=True)
+        if not (directory / "metrics.json").exists():
+            with open(log_path, "a") as log:
+                code = subprocess.run(
+                    command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                ).returncode
+        else:
+            code = 0
+        kept.mkdir(parents=True, exist_ok=True)
+        if code != 0:
+            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+            (kept / "failed.json").write_text(
+                json.dumps({"returncode": code, "overrides": overrides, "log_tail": tail}, indent=2)
+            )
+            print(f"[{time.strftime('%H:%M:%S')}] FAILED {benchmark}/{name}", flush=True)
+            return "failed"
+        if after is not None:
+            after(directory, kept)
+        shutil.copy(directory / "config.json", kept / "config.json")
+        (kept / "failed.json").unlink(missing_ok=True)
+        # Last, so that a run counts as kept only when everything else is there.
+        shutil.copy(directory / "metrics.json", kept / "metrics.json")
+        print(f"[{time.strftime('%H:%M:%S')}] done {benchmark}/{name}", flush=True)
+        return "done"
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def evaluate(archive: Path, data: str, overrides: Dict, cuda_device: int = -1) -> Dict:
+    """`allennlp evaluate` of an archive with config overrides; the metrics."""
+    output = archive.parent / f"evaluate_{abs(hash(json.dumps(overrides, sort_keys=True)))}.json"
+    command = [ALLENNLP, "evaluate", str(archive), data, "--output-file", str(output)]
+    command += ["-o", json.dumps(overrides), "--cuda-device", str(cuda_device)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    return json.loads(output.read_text())
+
+
+def replace_section(path: Path, marker: str, text: str) -> None:
+    """Replaces what lies between `<!-- marker:start -->` and `<!-- marker:end -->` in `path`."""
+    content = path.read_text()
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in content or end not in content:
+        raise ValueError(f"{path} has no {start} ... {end} section")
+    before, rest = content.split(start, 1)
+    _, after = rest.split(end, 1)
+    path.write_text(f"{before}{start}\n{text.rstrip()}\n{end}{after}")
+
+
+def plan_names(plan: List[Dict]) -> List[str]:
+    return [spec["name"] for spec in plan]
