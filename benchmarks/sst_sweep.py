@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -95,6 +96,38 @@ def decodings(spec: Dict) -> Dict[str, Dict]:
             "threshold 0.5": {"type": "threshold", "threshold": 0.5},
         }
     return {}
+
+
+EXAMPLES = [
+    "a gorgeous , witty , seductive movie .",
+    "the plot is a tired , predictable mess .",
+    "it 's not a bad film , but it never quite comes together .",
+    "an intelligent , moving and often very funny portrait of a family in crisis .",
+]
+
+
+def predict_examples(archive: Path) -> List[Dict]:
+    """The README's example rationales, predicted in a fresh process."""
+    code = (
+        "import json, sys\n"
+        "from allennlp.models.archival import load_archive\n"
+        "from allennlp.predictors import Predictor\n"
+        "import hardkuma_allennlp  # noqa\n"
+        "predictor = Predictor.from_archive(load_archive(sys.argv[1]), 'rationale')\n"
+        "for sentence in json.loads(sys.argv[2]):\n"
+        "    out = predictor.predict_json({'sentence': sentence})\n"
+        "    print(json.dumps({'label': out['label'], 'highlight': out['highlight']}))\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code, str(archive), json.dumps(EXAMPLES)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
 def run(spec: Dict, args) -> str:
@@ -263,9 +296,18 @@ def main() -> None:
             todo = [r for r in specs if any(r["name"].startswith(p) for p in args.only)]
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda spec: run(spec, args), todo))
+    main_run = f"hardkuma_t{args.main_target}_s{args.seeds[0]}"
+    kept, archive = RESULTS / BENCHMARK / main_run, args.runs / main_run / "model.tar.gz"
+    if (kept / "metrics.json").exists() and not (kept / "examples.json").exists():
+        if archive.exists():
+            (kept / "examples.json").write_text(json.dumps(predict_examples(archive), indent=2))
     text = summarize(specs)
     (ROOT / "docs" / "sst_results.md").write_text(text)
     replace_section(ROOT / "README.md", "sst-results", text)
+    example_run = load_results(BENCHMARK).get(main_run, {})
+    if "examples" in example_run:
+        lines = [f"label {e['label']}: {e['highlight']}" for e in example_run["examples"]]
+        replace_section(ROOT / "README.md", "sst-examples", "```\n" + "\n".join(lines) + "\n```")
     print(text)
 
 

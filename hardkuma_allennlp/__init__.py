@@ -26,6 +26,7 @@ from hardkuma_allennlp.modules.gate_decoders import (
 )
 from hardkuma_allennlp.modules.gates import BernoulliGate, DependentHardKumaGate, Gate, HardKumaGate
 from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.seq2seq_encoders import MaskedLstm
 from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
@@ -37,6 +38,7 @@ from hardkuma_allennlp.modules.seq2vec_encoders.pooled_seq2seq_encoder import (
 from hardkuma_allennlp.predictors.attention_predictor import HardKumaAttentionPredictor
 from hardkuma_allennlp.predictors.rationale_predictor import RationalePredictor
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
+from hardkuma_allennlp.training.learning_rate_schedulers import ReduceOnPlateau
 from hardkuma_allennlp.training.metrics import RationaleF1, Selection
 from hardkuma_allennlp.training.multiplier_rules import (
     DualAscentRule,
@@ -58,6 +60,7 @@ __all__ = [
     "HardKumaDecomposableAttention",
     "HardKumaGate",
     "HardKumaMatrixAttention",
+    "HardKumaShape",
     "LagrangianCallback",
     "LatentRationaleEncoder",
     "MaskedLstm",
@@ -69,6 +72,7 @@ __all__ = [
     "RationaleF1",
     "RationaleModel",
     "RationalePredictor",
+    "ReduceOnPlateau",
     "Selection",
     "SpanDecoder",
     "ThresholdDecoder",

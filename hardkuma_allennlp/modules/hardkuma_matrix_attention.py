@@ -7,7 +7,7 @@ from allennlp.modules.matrix_attention.matrix_attention import MatrixAttention
 
 from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
-from hardkuma_allennlp.modules.gates.hardkuma_gate import check_hardkuma_arguments
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -49,14 +49,9 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         `f_a`, applied to the rows of both matrices; the dot products of its outputs give `a`.
     b_feedforward : `FeedForward`
         `f_b`, the same for `b`. Must have the same input dimension as `a_feedforward`.
-    lower : `float`, optional (default = `-0.1`)
-        Lower end of the stretched support (`< 0`).
-    upper : `float`, optional (default = `1.1`)
-        Upper end of the stretched support (`> 1`).
-    min_shape : `float`, optional (default = `0.01`)
-        Lower clamp of `a` and `b` (very small shapes make sampling numerically unstable).
-    max_shape : `float`, optional (default = `100.0`)
-        Upper clamp of `a` and `b`.
+    shape : `HardKumaShape`, optional (default = `HardKumaShape()`)
+        Stretched support of the cells and the range `[min_shape, max_shape]` to which `a` and
+        `b` are clamped (very small shapes make sampling numerically unstable).
     decoding : `GateDecoder`, optional (default = `"paper"`)
         The test-time rule, applied to each row (one premise token against the hypothesis):
         "paper", "threshold", "top_k" (the same share of every row) or "spans".
@@ -66,10 +61,7 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         self,
         a_feedforward: FeedForward,
         b_feedforward: FeedForward,
-        lower: float = -0.1,
-        upper: float = 1.1,
-        min_shape: float = 1e-2,
-        max_shape: float = 100.0,
+        shape: Optional[HardKumaShape] = None,
         decoding: Optional[GateDecoder] = None,
     ) -> None:
         super().__init__()
@@ -80,29 +72,26 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
                 f"({a_feedforward.get_input_dim()}) != b_feedforward input dim "
                 f"({b_feedforward.get_input_dim()})"
             )
-        check_hardkuma_arguments(lower, upper, min_shape, max_shape)
         self._a_feedforward = a_feedforward
         self._b_feedforward = b_feedforward
-        self._lower = lower
-        self._upper = upper
-        self._min_shape = min_shape
-        self._max_shape = max_shape
+        self._hardkuma = shape or HardKumaShape()
         self._expected_penalties: Dict[str, torch.Tensor] = {}
         self.last_attention: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
         return self._a_feedforward.get_input_dim()
 
-    def _shape(self, feedforward: FeedForward, matrix_1: torch.Tensor, matrix_2: torch.Tensor):
+    @staticmethod
+    def _similarity(feedforward: FeedForward, matrix_1: torch.Tensor, matrix_2: torch.Tensor):
         # Shape: (batch_size, num_rows_1, num_rows_2)
-        similarity = feedforward(matrix_1).matmul(feedforward(matrix_2).transpose(-1, -2))
-        return torch.nn.functional.softplus(similarity).clamp(self._min_shape, self._max_shape)
+        return feedforward(matrix_1).matmul(feedforward(matrix_2).transpose(-1, -2))
 
     def distribution(self, matrix_1: torch.Tensor, matrix_2: torch.Tensor) -> HardKumaraswamy:
         """The HardKuma distribution of every cell, shape `(batch_size, num_rows_1, num_rows_2)`."""
-        a = self._shape(self._a_feedforward, matrix_1, matrix_2)
-        b = self._shape(self._b_feedforward, matrix_1, matrix_2)
-        return HardKumaraswamy(a, b, lower=self._lower, upper=self._upper, validate_args=False)
+        return self._hardkuma.distribution(
+            self._similarity(self._a_feedforward, matrix_1, matrix_2),
+            self._similarity(self._b_feedforward, matrix_1, matrix_2),
+        )
 
     def forward(
         self,

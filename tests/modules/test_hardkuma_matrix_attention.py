@@ -7,6 +7,7 @@ from allennlp.modules.matrix_attention import MatrixAttention
 from allennlp.nn import Activation
 
 from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -50,13 +51,14 @@ def test_registered_and_built_from_params():
                     "hidden_dims": 2,
                     "activations": "relu",
                 },
-                "min_shape": 0.05,
+                "shape": {"min_shape": 0.05},
             }
         )
     )
     assert isinstance(attention, HardKumaMatrixAttention)
     assert isinstance(attention, PenaltyReporter)
     assert attention.get_input_dim() == 4
+    assert attention._hardkuma.min_shape == 0.05
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -153,6 +155,6 @@ def test_configuration_errors():
     with pytest.raises(ConfigurationError, match="input dim"):
         HardKumaMatrixAttention(linear(4, 3), linear(5, 3))
     with pytest.raises(ConfigurationError, match="lower < 0 < 1 < upper"):
-        HardKumaMatrixAttention(linear(4, 3), linear(4, 3), lower=0.0)
+        HardKumaMatrixAttention(linear(4, 3), linear(4, 3), shape=HardKumaShape(lower=0.0))
     with pytest.raises(ConfigurationError, match="min_shape"):
-        HardKumaMatrixAttention(linear(4, 3), linear(4, 3), min_shape=0.0)
+        HardKumaMatrixAttention(linear(4, 3), linear(4, 3), shape=HardKumaShape(min_shape=0.0))

@@ -6,7 +6,8 @@ from allennlp.modules import Seq2SeqEncoder
 
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
 from hardkuma_allennlp.modules.gates.gate import Gate
-from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaShape, report_penalties
+from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaLayer, report_penalties
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -32,12 +33,8 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         Reads the embedded tokens (e.g. a BiLSTM or an RCNN).
     hidden_size : `int`, optional (default = `30`)
         Size of the recurrent state `s_i` over the sampled gates.
-    lower : `float`, optional (default = `-0.1`)
-    upper : `float`, optional (default = `1.1`)
-        Stretched support of the HardKuma.
-    min_shape : `float`, optional (default = `1e-2`)
-    max_shape : `float`, optional (default = `100.0`)
-        Range to which the shape parameters `a`, `b` are clamped.
+    shape : `HardKumaShape`, optional (default = `HardKumaShape()`)
+        Stretched support and range of the shape parameters `a`, `b`.
     decoding : `GateDecoder`, optional (default = `"paper"`)
         The test-time rule. Each gate is decoded before the next is conditioned on it, so only
         rules that decode gates one by one ("paper", "threshold") apply.
@@ -47,10 +44,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         self,
         encoder: Seq2SeqEncoder,
         hidden_size: int = 30,
-        lower: float = -0.1,
-        upper: float = 1.1,
-        min_shape: float = 1e-2,
-        max_shape: float = 100.0,
+        shape: Optional[HardKumaShape] = None,
         decoding: Optional[GateDecoder] = None,
     ) -> None:
         super().__init__()
@@ -63,7 +57,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         self._encoder = encoder
         encoder_dim = encoder.get_output_dim()
         self._cell = torch.nn.LSTMCell(encoder_dim + 1, hidden_size)
-        self._shape = HardKumaShape(encoder_dim + hidden_size, lower, upper, min_shape, max_shape)
+        self._shape = HardKumaLayer(encoder_dim + hidden_size, shape or HardKumaShape())
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
@@ -81,7 +75,8 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
             # Batch shape: (batch_size,)
             distribution = self._shape(torch.cat([encoded_i, hidden], dim=-1))
             if self.training:
-                z_i = distribution.rsample() * mask_i
+                sample = distribution.rsample()
+                z_i = torch.where(mask_i, sample, torch.zeros_like(sample))
             else:
                 z_i = self.decoding(distribution, mask_i)
             new_hidden, new_cell = self._cell(

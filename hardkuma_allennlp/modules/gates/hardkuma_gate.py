@@ -1,55 +1,32 @@
 from typing import Optional
 
 import torch
-from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Seq2SeqEncoder
 
 from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0, expected_transitions
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
 from hardkuma_allennlp.modules.gates.gate import Gate
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
-def check_hardkuma_arguments(lower: float, upper: float, min_shape: float, max_shape: float):
-    """Raises a `ConfigurationError` for a stretch or shape range the distribution cannot use."""
-    if not (lower < 0 and upper > 1):
-        raise ConfigurationError(
-            f"HardKuma needs lower < 0 < 1 < upper (else z is never exactly 0 or 1), "
-            f"got lower={lower}, upper={upper}"
-        )
-    if not 0 < min_shape < max_shape:
-        raise ConfigurationError(f"need 0 < min_shape < max_shape, got {min_shape}, {max_shape}")
-
-
-class HardKumaShape(torch.nn.Module):
+class HardKumaLayer(torch.nn.Module):
     """
-    Maps features to a HardKuma distribution: shape parameters `a = softplus(W_a x + b_a)` and
-    `b = softplus(W_b x + b_b)`, clamped to `[min_shape, max_shape]` (the range in which the
-    distribution's float32 numerics are tested), over the stretched support `(lower, upper)`.
+    Maps features to HardKuma variables: two linear scores, `W_a x + b_a` and `W_b x + b_b`, made
+    into shape parameters by a `HardKumaShape`.
     """
 
-    def __init__(
-        self,
-        input_dim: int,
-        lower: float = -0.1,
-        upper: float = 1.1,
-        min_shape: float = 1e-2,
-        max_shape: float = 100.0,
-    ) -> None:
+    def __init__(self, input_dim: int, shape: HardKumaShape) -> None:
         super().__init__()
-        check_hardkuma_arguments(lower, upper, min_shape, max_shape)
         self.a_layer = torch.nn.Linear(input_dim, 1)
         self.b_layer = torch.nn.Linear(input_dim, 1)
-        self.lower, self.upper = lower, upper
-        self.min_shape, self.max_shape = min_shape, max_shape
+        self.shape = shape
 
     def forward(self, features: torch.Tensor) -> HardKumaraswamy:
         # Shape: (..., input_dim) -> (...)
-        a = torch.nn.functional.softplus(self.a_layer(features)).squeeze(-1)
-        b = torch.nn.functional.softplus(self.b_layer(features)).squeeze(-1)
-        a = a.clamp(self.min_shape, self.max_shape)
-        b = b.clamp(self.min_shape, self.max_shape)
-        return HardKumaraswamy(a, b, self.lower, self.upper, validate_args=False)
+        return self.shape.distribution(
+            self.a_layer(features).squeeze(-1), self.b_layer(features).squeeze(-1)
+        )
 
 
 def report_penalties(p_zero: torch.Tensor, mask: torch.BoolTensor):
@@ -81,13 +58,8 @@ class HardKumaGate(Gate, PenaltyReporter):
 
     encoder : `Seq2SeqEncoder`
         Reads the embedded tokens (e.g. a BiLSTM).
-    lower : `float`, optional (default = `-0.1`)
-        Left end of the stretched support (`l` in the paper), must be < 0.
-    upper : `float`, optional (default = `1.1`)
-        Right end of the stretched support (`r` in the paper), must be > 1.
-    min_shape : `float`, optional (default = `1e-2`)
-    max_shape : `float`, optional (default = `100.0`)
-        Range to which the shape parameters `a`, `b` are clamped.
+    shape : `HardKumaShape`, optional (default = `HardKumaShape()`)
+        Stretched support and range of the shape parameters `a`, `b`.
     decoding : `GateDecoder`, optional (default = `"paper"`)
         The test-time rule: "paper", "threshold", "top_k" or "spans" (see `GateDecoder`).
     """
@@ -95,16 +67,13 @@ class HardKumaGate(Gate, PenaltyReporter):
     def __init__(
         self,
         encoder: Seq2SeqEncoder,
-        lower: float = -0.1,
-        upper: float = 1.1,
-        min_shape: float = 1e-2,
-        max_shape: float = 100.0,
+        shape: Optional[HardKumaShape] = None,
         decoding: Optional[GateDecoder] = None,
     ) -> None:
         super().__init__()
         self._encoder = encoder
         self.decoding = decoding if decoding is not None else PaperDecoder()
-        self._shape = HardKumaShape(encoder.get_output_dim(), lower, upper, min_shape, max_shape)
+        self._shape = HardKumaLayer(encoder.get_output_dim(), shape or HardKumaShape())
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
@@ -116,4 +85,5 @@ class HardKumaGate(Gate, PenaltyReporter):
         distribution = self._shape(encoded)
         z = distribution.rsample() if self.training else self.decoding(distribution, mask)
         self._expected_penalties = report_penalties(distribution.prob_zero(), mask)
-        return z * mask
+        # `where`, not a product: exactly 0 at padding even where the encoder gave NaN there.
+        return torch.where(mask, z, torch.zeros_like(z))

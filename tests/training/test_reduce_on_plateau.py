@@ -1,0 +1,23 @@
+import torch
+from allennlp.common import Params
+from allennlp.training.learning_rate_schedulers import LearningRateScheduler
+
+from hardkuma_allennlp.training.learning_rate_schedulers import ReduceOnPlateau
+
+
+def test_halves_the_learning_rate_after_patience_epochs_without_improvement():
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([parameter], lr=2e-4)
+    scheduler = LearningRateScheduler.from_params(
+        Params({"type": "hardkuma_reduce_on_plateau", "mode": "max", "factor": 0.5, "patience": 2}),
+        optimizer=optimizer,
+    )
+    assert isinstance(scheduler, ReduceOnPlateau)
+    for metric in (-1.0, -0.9, -0.95, -0.95):  # best at the 2nd epoch, then 2 without improvement
+        scheduler.step(metric)
+    assert optimizer.param_groups[0]["lr"] == 2e-4
+    scheduler.step(-0.95)  # the 3rd epoch without improvement
+    assert optimizer.param_groups[0]["lr"] == 1e-4
+    # Its state goes into checkpoints, so `--recover` continues the schedule.
+    state = scheduler.state_dict()
+    assert state["num_bad_epochs"] == 0 and state["best"] == -0.9
