@@ -1,8 +1,7 @@
-import gzip
-import io
 import json
 import logging
 import math
+import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -13,6 +12,8 @@ from allennlp.data.fields import Field, MetadataField, TensorField, TextField
 from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token
+
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ _ASPECT_ALIASES = {
 Span = Tuple[int, int]
 
 
-class BeerFormatError(ValueError):
+class BeerFormatError(InputFormatError):
     """A malformed line in a BeerAdvocate file; the message names the file and the line."""
 
 
@@ -132,46 +133,39 @@ class BeerAdvocateDatasetReader(DatasetReader):
     # Reading files
 
     @staticmethod
-    def _open_text(path: str) -> io.TextIOBase:
-        with open(path, "rb") as raw:
-            magic = raw.read(2)
-        if magic == b"\x1f\x8b":
-            return gzip.open(path, "rt", encoding="utf-8")
-        return open(path, "r", encoding="utf-8")
-
-    @classmethod
-    def _is_annotation_file(cls, path: str) -> bool:
-        with cls._open_text(path) as handle:
-            for line in handle:
-                stripped = line.strip()
-                if stripped:
-                    return stripped.startswith("{")
+    def _is_annotation_file(path: str, name: str) -> bool:
+        for _, line in numbered_lines(path, name):
+            stripped = line.strip()
+            if stripped:
+                return stripped.startswith("{")
         return False
 
     def _read(self, file_path: str) -> Iterable[Instance]:
         path = cached_path(file_path)
-        annotations = self._is_annotation_file(path)
+        annotations = self._is_annotation_file(path, file_path)
         logger.info(
             "Reading BeerAdvocate %s from %s",
             "annotations" if annotations else "reviews",
             file_path,
         )
-        with self._open_text(path) as handle:
-            numbered = ((number, line) for number, line in enumerate(handle, start=1))
-            for line_number, line in self.shard_iterable(numbered):
-                if not line.strip():
-                    continue
-                try:
-                    if annotations:
-                        instance = self._annotation_line_to_instance(line)
-                    else:
-                        instance = self._review_line_to_instance(line)
-                except BeerFormatError as error:
-                    raise BeerFormatError(f"{file_path}, line {line_number}: {error}") from None
-                if instance is None:
-                    logger.warning("%s, line %d: empty review, skipped", file_path, line_number)
-                    continue
-                yield instance
+        yielded = 0
+        for line_number, line in self.shard_iterable(numbered_lines(path, file_path)):
+            if not line.strip():
+                continue
+            try:
+                if annotations:
+                    instance = self._annotation_line_to_instance(line)
+                else:
+                    instance = self._review_line_to_instance(line)
+            except BeerFormatError as error:
+                raise BeerFormatError(f"{file_path}, line {line_number}: {error}") from None
+            if instance is None:
+                logger.warning("%s, line %d: empty review, skipped", file_path, line_number)
+                continue
+            yielded += 1
+            yield instance
+        if yielded == 0 and self.get_distributed_info() is None and self.get_worker_info() is None:
+            raise BeerFormatError(f"{file_path}: no instance to read: the file has no review")
 
     def _review_line_to_instance(self, line: str) -> Optional[Instance]:
         line = line.rstrip("\r\n")
@@ -206,6 +200,11 @@ class BeerAdvocateDatasetReader(DatasetReader):
             raise BeerFormatError("'x' must be a list of token strings")
         if not tokens:
             raise BeerFormatError("'x' is empty: an annotated review needs tokens")
+        for position, token in enumerate(tokens):
+            if not token or token != token.strip() or len(token.split()) != 1:
+                raise BeerFormatError(
+                    f"token {position} of 'x' ({token!r}) is empty or contains whitespace"
+                )
         scores = item["y"]
         if not isinstance(scores, list) or len(scores) != NUM_ASPECTS:
             raise BeerFormatError(f"'y' must be a list of {NUM_ASPECTS} scores, found {scores!r}")
@@ -280,6 +279,10 @@ class BeerAdvocateDatasetReader(DatasetReader):
         has_gold = False
         if spans is not None:
             aspects = range(NUM_ASPECTS) if self._aspect is None else [self._aspect]
+            # Every aspect's spans are checked, not only those read: a bad span elsewhere in
+            # the line means the line is not what it claims to be.
+            for aspect in spans:
+                _check_spans(spans[aspect], num_tokens, aspect)
             clipped = {}
             for aspect in aspects:
                 if aspect not in spans:
@@ -314,9 +317,15 @@ class BeerAdvocateDatasetReader(DatasetReader):
         return Instance(fields)
 
 
+# A plain decimal number: Python's float() also takes "0_1", full-width digits, "inf", "1e-1".
+_DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+
+
 def _parse_score(value: Any) -> float:
     if isinstance(value, bool):
         raise BeerFormatError(f"score {value!r} is not a number")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise BeerFormatError(f"score {value!r} is not a number (a plain decimal like 0.8)")
     try:
         score = float(value)
     except (TypeError, ValueError):

@@ -10,6 +10,7 @@ from allennlp.data.tokenizers import Tokenizer
 from allennlp_models.pair_classification.dataset_readers.snli import SnliReader
 
 from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
 
 logger = logging.getLogger(__name__)
 
@@ -71,44 +72,50 @@ class HardKumaSnliReader(SnliReader):
         )
 
     def _read(self, file_path: str) -> Iterator[Instance]:
+        yielded = 0
         for premise, hypothesis, label in self.shard_iterable(self._read_pairs(file_path)):
+            yielded += 1
             yield self.text_to_instance(premise, hypothesis, label)
+        if yielded == 0 and self.get_distributed_info() is None and self.get_worker_info() is None:
+            raise InputFormatError(
+                f"{file_path}: no instance to read: the file has no pair with a gold label "
+                f"(pairs labelled '{NO_GOLD_LABEL}' are skipped)"
+            )
 
     def _read_pairs(self, file_path: str) -> Iterator[Tuple[str, str, str]]:
         """Yields `(premise, hypothesis, gold_label)` for every labelled pair of the file."""
         skipped = 0
-        with open(cached_path(file_path), "r", encoding="utf-8") as snli_file:
-            for line_number, line in enumerate(snli_file, start=1):
-                if not line.strip():
-                    continue
-                where = f"{file_path}, line {line_number}"
-                try:
-                    example = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{where}: not valid JSON ({error})") from error
-                if not isinstance(example, dict):
-                    raise ValueError(
-                        f"{where}: expected a JSON object, got {type(example).__name__}"
-                    )
-                missing = [key for key in REQUIRED_KEYS if key not in example]
-                if missing:
-                    raise ValueError(
-                        f"{where}: missing key(s) {', '.join(repr(k) for k in missing)} "
-                        f"(an SNLI line needs {', '.join(REQUIRED_KEYS)})"
-                    )
-                label = example["gold_label"]
-                if label == NO_GOLD_LABEL:
-                    skipped += 1
-                    continue
-                if label not in SNLI_LABELS:
-                    raise ValueError(
-                        f"{where}: unknown gold_label {label!r} "
-                        f"(expected one of {', '.join(SNLI_LABELS)} or '-')"
-                    )
-                for key in ("sentence1", "sentence2"):
-                    if not isinstance(example[key], str):
-                        raise ValueError(f"{where}: {key!r} is not a string")
-                yield example["sentence1"], example["sentence2"], label
+        for line_number, line in numbered_lines(cached_path(file_path), file_path):
+            if not line.strip():
+                continue
+            where = f"{file_path}, line {line_number}"
+            try:
+                example = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{where}: not valid JSON ({error})") from error
+            if not isinstance(example, dict):
+                raise ValueError(f"{where}: expected a JSON object, got {type(example).__name__}")
+            missing = [key for key in REQUIRED_KEYS if key not in example]
+            if missing:
+                raise ValueError(
+                    f"{where}: missing key(s) {', '.join(repr(k) for k in missing)} "
+                    f"(an SNLI line needs {', '.join(REQUIRED_KEYS)})"
+                )
+            label = example["gold_label"]
+            if label == NO_GOLD_LABEL:
+                skipped += 1
+                continue
+            if label not in SNLI_LABELS:
+                raise ValueError(
+                    f"{where}: unknown gold_label {label!r} "
+                    f"(expected one of {', '.join(SNLI_LABELS)} or '-')"
+                )
+            for key in ("sentence1", "sentence2"):
+                if not isinstance(example[key], str):
+                    raise ValueError(f"{where}: {key!r} is not a string")
+                if not example[key].strip():
+                    raise ValueError(f"{where}: {key!r} is empty (a pair needs two sentences)")
+            yield example["sentence1"], example["sentence2"], label
         logger.info(
             "%s: skipped %d pair(s) without a gold label ('%s')", file_path, skipped, NO_GOLD_LABEL
         )

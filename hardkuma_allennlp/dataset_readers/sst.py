@@ -13,6 +13,7 @@ from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token, Tokenizer
 
 from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
 
 logger = logging.getLogger(__name__)
 
@@ -252,21 +253,33 @@ class SstTreeDatasetReader(DatasetReader):
         self._lowercase = lowercase
 
     def _read(self, file_path) -> Iterable[Instance]:
-        with open(cached_path(file_path), "r", encoding="utf-8") as data_file:
-            logger.info("Reading SST trees from %s", file_path)
-            for line_number, line in self._shard_lines(enumerate(data_file, start=1)):
-                if not line.strip():
-                    continue
-                try:
-                    tree = parse_sst_tree(line)
-                except SstTreeError as error:
-                    raise SstTreeError(f"{file_path}, line {line_number}: {error}") from None
-                nodes = tree.subtrees() if self._use_subtrees else [tree]
-                for node in nodes:
-                    tokens, word_labels = node.tokens_and_labels()
-                    instance = self.text_to_instance(tokens, node.label, word_labels)
-                    if instance is not None:
-                        yield instance
+        logger.info("Reading SST trees from %s", file_path)
+        lines = numbered_lines(cached_path(file_path), file_path)
+        yielded = dropped = 0
+        for line_number, line in self._shard_lines(lines):
+            if not line.strip():
+                continue
+            try:
+                tree = parse_sst_tree(line)
+            except SstTreeError as error:
+                raise SstTreeError(f"{file_path}, line {line_number}: {error}") from None
+            nodes = tree.subtrees() if self._use_subtrees else [tree]
+            for node in nodes:
+                tokens, word_labels = node.tokens_and_labels()
+                instance = self.text_to_instance(tokens, node.label, word_labels)
+                if instance is not None:
+                    yielded += 1
+                    yield instance
+                else:
+                    dropped += 1
+        if yielded == 0 and self.get_distributed_info() is None and self.get_worker_info() is None:
+            why = (
+                f"all {dropped} sentence(s) are neutral, which the {self._granularity} "
+                "granularity drops"
+                if dropped
+                else "it has no tree"
+            )
+            raise InputFormatError(f"{file_path}: no instance to read: {why}")
 
     def _shard_lines(self, lines: Iterable[_T]) -> Iterator[_T]:
         # Like `DatasetReader.shard_iterable`, but without its cap of `max_instances` items: a line

@@ -127,6 +127,8 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         # Shape: (batch_size, num_rows_1, num_rows_2)
         cell_mask = matrix_1_mask.bool().unsqueeze(2) & matrix_2_mask.bool().unsqueeze(1)
 
+        if self.training:
+            self.warn_if_unconstrained()
         dist = self.distribution(matrix_1, matrix_2)
         # Shape: (batch_size, num_rows_1, num_rows_2)
         cells = dist.rsample() if self.training else self.decoding(dist, cell_mask)

@@ -1,6 +1,10 @@
-from typing import Dict
+import logging
+import warnings
+from typing import Dict, Optional
 
 import torch
+
+logger = logging.getLogger(__name__)
 
 
 class PenaltyReporter:
@@ -19,3 +23,24 @@ class PenaltyReporter:
 
     def expected_penalties(self) -> Dict[str, torch.Tensor]:
         return getattr(self, "_expected_penalties", {})
+
+    #: The constraint callback attached to this module, if any (set by the `lagrangian` callback).
+    constraint: Optional[object] = None
+    _warned_unconstrained = False
+
+    def warn_if_unconstrained(self) -> None:
+        """
+        Called by a reporter in every training forward pass: without a constraint nothing holds
+        the selection rate, which is legitimate (e.g. to see what the task alone selects) but
+        rarely meant, so it is said loudly, once per module.
+        """
+        if self.constraint is None and not self._warned_unconstrained:
+            self._warned_unconstrained = True
+            message = (
+                f"{type(self).__name__} is training without a constraint: no 'lagrangian' "
+                "trainer callback holds its selection rate, so the gates select whatever the "
+                "task alone favours (usually everything). Add "
+                "`callbacks: [{type: 'lagrangian', selection: ...}]` to the trainer."
+            )
+            logger.warning(message)
+            warnings.warn(message, UserWarning, stacklevel=3)

@@ -8,9 +8,11 @@ from allennlp_models.pair_classification.predictors.textual_entailment import (
     TextualEntailmentPredictor,
 )
 
+from hardkuma_allennlp.predictors.input_lines import InputLineCounter
+
 
 @Predictor.register("hardkuma_attention")
-class HardKumaAttentionPredictor(TextualEntailmentPredictor):
+class HardKumaAttentionPredictor(InputLineCounter, TextualEntailmentPredictor):
     """
     Predicts the entailment label of a premise/hypothesis pair and returns the attention matrix
     with both token lists, ready to draw as a heatmap (the figures of
@@ -29,8 +31,14 @@ class HardKumaAttentionPredictor(TextualEntailmentPredictor):
     (`attention`) and for allennlp-models' `decomposable_attention` (its softmax
     `p2h_attention`, rows summing to 1).
 
+    A bad input line stops `allennlp predict` with a message naming the line (see
+    `InputLineCounter`).
+
     Registered as a `Predictor` with name "hardkuma_attention".
     """
+
+    def load_line(self, line: str) -> JsonDict:
+        return self.parse_line(line, ("premise", "hypothesis"), any_of=False)
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         missing = [key for key in ("premise", "hypothesis") if key not in json_dict]

@@ -3,9 +3,11 @@ from allennlp.common.util import JsonDict
 from allennlp.data import Instance
 from allennlp.predictors.predictor import Predictor
 
+from hardkuma_allennlp.predictors.input_lines import InputLineCounter
+
 
 @Predictor.register("rationale")
-class RationalePredictor(Predictor):
+class RationalePredictor(InputLineCounter, Predictor):
     """
     Predictions with their rationales from a `rationale_model`
     ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160)).
@@ -17,8 +19,14 @@ class RationalePredictor(Predictor):
     the per-token gates `z`, the selected tokens (`rationale`, z != 0) and `highlight`, the text
     with selected tokens in [brackets].
 
+    A bad input line (not JSON, no text key, a text that is not a string or is empty) stops
+    `allennlp predict` with a message naming the line (see `InputLineCounter`).
+
     Registered as a `Predictor` with name "rationale".
     """
+
+    def load_line(self, line: str) -> JsonDict:
+        return self.parse_line(line, ("sentence", "review"), any_of=True)
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         for key in ("sentence", "review"):

@@ -5,6 +5,7 @@ import torch
 import torch.distributed as dist
 from allennlp.common.checks import ConfigurationError
 from allennlp.models import Model
+from allennlp.nn.util import dist_reduce_sum
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
@@ -150,6 +151,15 @@ class LagrangianCallback(TrainerCallback):
                 f"{type(model).__name__} (expected e.g. a 'latent_rationale' encoder with a "
                 "HardKuma gate, or a 'hardkuma' matrix attention)."
             )
+        for reporter in self._reporters:
+            if reporter.constraint is not None and reporter.constraint is not self:
+                raise ConfigurationError(
+                    f"{type(reporter).__name__} is already constrained by another 'lagrangian' "
+                    "callback: configure one 'lagrangian' callback per model (it takes a "
+                    "selection and a transition target)."
+                )
+        for reporter in self._reporters:
+            reporter.constraint = self
         self._model = model
         self._hook = model.register_forward_hook(self._forward_hook)
         model_get_metrics = model.get_metrics
@@ -168,6 +178,9 @@ class LagrangianCallback(TrainerCallback):
         model.get_metrics = get_metrics  # type: ignore[method-assign]
 
     def detach(self) -> None:
+        for reporter in self._reporters:
+            if reporter.constraint is self:
+                reporter.constraint = None
         if self._hook is not None:
             self._hook.remove()
             self._hook = None
@@ -270,11 +283,16 @@ class LagrangianCallback(TrainerCallback):
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         metrics: Dict[str, float] = {}
-        for name, target in self.targets.items():
+        # The mean rate over the forward passes of every worker (not worker 0's alone). Like
+        # AllenNLP's own metrics this is a collective call: every worker asks for metrics.
+        names = sorted(self.targets)
+        sums = [dist_reduce_sum(self._rate_sums[name]) for name in names]
+        count = dist_reduce_sum(self._rate_count)
+        for name, rate_sum in zip(names, sums):
             metrics[f"lagrangian_{name}_lambda"] = self.multipliers[name]
             metrics[f"lagrangian_{name}_target"] = self.current_target(name)
-            if self._rate_count:
-                metrics[f"lagrangian_{name}_rate"] = self._rate_sums[name] / self._rate_count
+            if count:
+                metrics[f"lagrangian_{name}_rate"] = float(rate_sum) / float(count)
         if reset:
             self._rate_sums = {k: 0.0 for k in self.targets}
             self._rate_count = 0

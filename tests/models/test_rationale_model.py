@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch
 from allennlp.models import load_archive
@@ -127,3 +128,24 @@ def test_latent_rationale_inside_basic_classifier_with_lagrangian(tmp_path):
     assert 0.0 <= metrics["validation_lagrangian_selection_rate"] <= 1.0
     archive = load_archive(tmp_path / "run" / "model.tar.gz")
     assert "get_metrics" not in vars(archive.model)
+
+
+def test_bernoulli_gate_inside_basic_classifier_fails_early_with_advice(tmp_path):
+    """basic_classifier never adds the gate's REINFORCE loss: the gate would never learn."""
+    from allennlp.commands.train import train_model_from_file
+
+    overrides = {
+        "model.seq2vec_encoder.gate": {
+            "type": "bernoulli",
+            "encoder": {"type": "pass_through", "input_dim": 10},
+            "sparsity": 0.01,
+            "coherence": 0.01,
+        },
+        "trainer.callbacks": [],
+    }
+    with pytest.raises(ConfigurationError, match="REINFORCE loss was not added.*rationale_model"):
+        train_model_from_file(
+            CONFIGS / "sst_basic_classifier_hardkuma.jsonnet",
+            tmp_path / "run",
+            overrides=json.dumps(overrides),
+        )

@@ -4,14 +4,20 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 
-from tests import FIXTURES_ROOT
+from hardkuma_allennlp.predictors.input_lines import InputLineError
+from tests import FIXTURES_ROOT, PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory):
+def archive_path(tmp_path_factory):
     directory = tmp_path_factory.mktemp("rationale_predictor")
     train_model_from_file(FIXTURES_ROOT / "configs" / "sst_hardkuma.jsonnet", directory)
-    return load_archive(directory / "model.tar.gz")
+    return directory / "model.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def archive(archive_path):
+    return load_archive(archive_path)
 
 
 def test_default_predictor_outputs_rationale(archive):
@@ -60,3 +66,43 @@ def test_missing_text_key_is_a_clear_error(archive):
     predictor = Predictor.from_archive(archive)
     with pytest.raises(ConfigurationError, match="'sentence' or 'review'"):
         predictor.predict_json({"text": "no"})
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"sentence": null}', "'sentence' must be a string, got null"),
+        ('{"sentence": 5}', "'sentence' must be a string, got 5"),
+        ('{"sentence": ""}', "'sentence' is empty"),
+        ('{"sentence": "   "}', "'sentence' is empty"),
+        ('{"text": "a fine film"}', "expected the key.s. 'sentence' or 'review', got \\['text'\\]"),
+        ('["a fine film"]', "expected a JSON object, got list"),
+        ('{"sentence": "a fine', "not valid JSON .* at column"),
+    ],
+)
+def test_bad_input_lines_get_a_message_naming_the_line(archive, line, message):
+    predictor = Predictor.from_archive(archive)
+    predictor.load_line('{"sentence": "a fine film"}')
+    with pytest.raises(InputLineError, match=f"input line 2: {message}"):
+        predictor.load_line(line)
+
+
+def test_predict_stops_at_a_bad_line_and_keeps_what_was_predicted(archive_path, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    inputs = tmp_path / "input.jsonl"
+    good = '{"sentence": "a gorgeous , witty movie ."}\n'
+    inputs.write_text(good + good + '{"sentence": null}\n' + good)
+    output = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "allennlp"), "predict", str(archive_path)]
+        + [str(inputs), "--output-file", str(output), "--silent"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "InputLineError: input line 3: 'sentence' must be a string, got null" in result.stderr
+    assert len(output.read_text().splitlines()) == 2

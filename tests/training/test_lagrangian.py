@@ -1,5 +1,6 @@
 import copy
 import math
+import warnings
 
 import pytest
 import torch
@@ -209,3 +210,28 @@ def test_one_multiplier_update_per_optimizer_step_under_gradient_accumulation(
     )
     # 16 training trees in batches of 5: 4 batches, so 2 optimizer steps of 2 forward passes.
     assert group_sizes == [2, 2]
+
+
+def test_two_lagrangian_callbacks_on_one_model_are_rejected():
+    model = ToyGatedModel(1.0)
+    first = LagrangianCallback("unused", selection=0.3)
+    first.attach(model)
+    first.attach(model)  # attaching the same callback again (a --recover) is fine
+    with pytest.raises(ConfigurationError, match="already constrained by another"):
+        LagrangianCallback("unused", selection=0.2).attach(model)
+    first.detach()
+    LagrangianCallback("unused", selection=0.2).attach(model)
+
+
+def test_a_hardkuma_gate_training_without_a_constraint_warns_once(caplog):
+    model = ToyGatedModel(1.0).train()
+    x, mask = next(batches(0, 1))
+    with pytest.warns(UserWarning, match="training without a constraint"):
+        model(x, mask)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(x, mask)  # once per module
+        constrained = ToyGatedModel(1.0).train()
+        LagrangianCallback("unused", selection=0.3).attach(constrained)
+        constrained(x, mask)
+        model.eval()(x, mask)

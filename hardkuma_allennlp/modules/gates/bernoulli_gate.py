@@ -71,6 +71,13 @@ class BernoulliGate(Gate):
         if not self.training:
             self._log_prob = None
             return (logits >= 0).to(embedded_text.dtype) * mask
+        if self._log_prob is not None:
+            raise ConfigurationError(
+                "The 'bernoulli' gate's REINFORCE loss was not added to the training loss of the "
+                "last batch, so the gate cannot learn (its parameters get no gradient). Use it "
+                "in a 'rationale_model', which adds it, or use a 'hardkuma' gate (trained through "
+                "the sample) with the 'lagrangian' callback, which works in any model."
+            )
         with torch.no_grad():
             z = torch.bernoulli(torch.sigmoid(logits)) * mask
         # log P(z) summed over valid positions. Shape: (batch_size,)

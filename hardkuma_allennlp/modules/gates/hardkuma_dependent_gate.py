@@ -64,6 +64,8 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
 
     def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         # Shape: (batch_size, seq_len, encoder_dim)
+        if self.training:
+            self.warn_if_unconstrained()
         encoded = self._encoder(embedded_text, mask)
         batch_size, seq_len, _ = encoded.shape
         hidden = encoded.new_zeros(batch_size, self._cell.hidden_size)

@@ -83,6 +83,8 @@ class HardKumaGate(Gate, PenaltyReporter):
         encoded = self._encoder(embedded_text, mask)
         # Batch shape: (batch_size, seq_len)
         distribution = self._shape(encoded)
+        if self.training:
+            self.warn_if_unconstrained()
         z = distribution.rsample() if self.training else self.decoding(distribution, mask)
         self._expected_penalties = report_penalties(distribution.prob_zero(), mask)
         # `where`, not a product: exactly 0 at padding even where the encoder gave NaN there.
