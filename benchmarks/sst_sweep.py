@@ -130,8 +130,10 @@ def predict_examples(archive: Path) -> List[Dict]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
-def run(spec: Dict, args) -> str:
+def run(spec: Dict, args, benchmark: str = BENCHMARK) -> str:
     def after(directory: Path, kept: Path) -> None:
+        if "variant" in spec:
+            (kept / "variant.json").write_text(json.dumps(spec["variant"], indent=2))
         measured = {}
         for name, decoding in decodings(spec).items():
             metrics = evaluate(
@@ -144,7 +146,40 @@ def run(spec: Dict, args) -> str:
             (kept / "decodings.json").write_text(json.dumps(measured, indent=2))
 
     config = args.config_dir / spec["config"]
-    return train(BENCHMARK, spec["name"], config, spec["overrides"], args.runs, after)
+    return train(benchmark, spec["name"], config, spec["overrides"], args.runs, after)
+
+
+def summarize_variants() -> str:
+    """Variants of the main HardKuma model (`--variant`), against the main model's seeds."""
+    rules = ("paper", "threshold 0.5", "top-k")
+    lines = [
+        "| run | changes against `sst_hardkuma.jsonnet` | best epoch | "
+        + " | ".join(f"test {r}: acc. / sel. (%)" for r in rules)
+        + " |",
+        "|---|---|---|" + "---|" * len(rules),
+    ]
+    rows = [
+        (n, r, "(the config)")
+        for n, r in load_results(BENCHMARK).items()
+        if n.startswith("hardkuma_t0.3")
+    ]
+    rows += [
+        (n, r, f"`{json.dumps(r.get('variant', {}))}`")
+        for n, r in load_results("sst_variants").items()
+    ]
+    for name, result, changes in rows:
+        if "metrics" not in result:
+            lines.append(f"| {name} | {changes} | **failed** |" + " - |" * len(rules))
+            continue
+        cells = []
+        for rule in rules:
+            value = result.get("decodings", {}).get(rule)
+            cells.append(
+                f"{100 * value['accuracy']:.1f} / {100 * value['selected']:.1f}" if value else "-"
+            )
+        epoch = result["metrics"]["best_epoch"]
+        lines.append(f"| {name} | {changes} | {epoch} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def group_of(name: str) -> str:
@@ -286,11 +321,28 @@ def main() -> None:
         "--only", nargs="*", help="run only the runs whose name starts with one of these"
     )
     parser.add_argument("--summarize-only", action="store_true")
+    parser.add_argument(
+        "--variant",
+        nargs=2,
+        metavar=("NAME", "OVERRIDES"),
+        help="train the main HardKuma model with JSON config overrides (results/sst_variants)",
+    )
     args = parser.parse_args()
     if "SST_TRAIN" not in os.environ:
         parser.error("set the data variables first, e.g. `source scripts/local_data.sh`")
+    if args.variant:
+        name, changes = args.variant[0], json.loads(args.variant[1])
+        variants = []
+        for seed in args.seeds:
+            spec = hardkuma_spec(args.main_target, seed, args.epochs)
+            spec["name"] = f"{name}_t{args.main_target}_s{seed}"
+            spec["overrides"].update(changes)
+            spec["variant"] = changes
+            variants.append(spec)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda spec: run(spec, args, "sst_variants"), variants))
     specs = plan(args)
-    if not args.summarize_only:
+    if not args.summarize_only and not args.variant:
         todo = specs
         if args.only:
             todo = [r for r in specs if any(r["name"].startswith(p) for p in args.only)]
@@ -304,6 +356,9 @@ def main() -> None:
     text = summarize(specs)
     (ROOT / "docs" / "sst_results.md").write_text(text)
     replace_section(ROOT / "README.md", "sst-results", text)
+    variants = summarize_variants()
+    (ROOT / "docs" / "sst_variants.md").write_text(variants)
+    replace_section(ROOT / "README.md", "sst-variants", variants)
     example_run = load_results(BENCHMARK).get(main_run, {})
     if "examples" in example_run:
         lines = [f"label {e['label']}: {e['highlight']}" for e in example_run["examples"]]

@@ -90,36 +90,27 @@ def test_allennlp_test_install_finds_both_plugins(tmp_path):
     assert "Plugin hardkuma_allennlp available" in log
 
 
+def failing_train(config, serialization_dir, overrides):
+    """`allennlp train` that must fail; its stderr."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [ALLENNLP, "train", config, "-s", str(serialization_dir), "-o", json.dumps(overrides)]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    return result.stderr
+
+
 def test_allennlp_train_names_the_file_and_line_of_bad_data(tmp_path):
+    config = "fixtures/configs/sst_hardkuma.jsonnet"
     bad = tmp_path / "train.txt"
     good_lines = (FIXTURES_ROOT / "sst" / "train.txt").read_bytes().splitlines(keepends=True)
     bad.write_bytes(good_lines[0] + b"(3 (3 caf\xe9) (2 .))\n")
-    overrides = json.dumps({"train_data_path": str(bad)})
-    config = "fixtures/configs/sst_hardkuma.jsonnet"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    result = subprocess.run(
-        [ALLENNLP, "train", config, "-s", str(tmp_path / "run"), "-o", overrides],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    assert f"{bad}, line 2: not UTF-8 text (byte 0xe9" in result.stderr
+    stderr = failing_train(config, tmp_path / "run", {"train_data_path": str(bad)})
+    assert f"{bad}, line 2: not UTF-8 text (byte 0xe9" in stderr
 
     # A training file that yields no instance stops the run before anything is trained.
     neutral = tmp_path / "neutral.txt"
     neutral.write_text("(2 (2 fine) (2 .))\n")
-    overrides = json.dumps(
-        {"train_data_path": str(neutral), "dataset_reader.granularity": "2-class"}
-    )
-    result = subprocess.run(
-        [ALLENNLP, "train", config, "-s", str(tmp_path / "run2"), "-o", overrides],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    assert f"{neutral}: no instance to read: all 1 sentence(s) are neutral" in result.stderr
+    overrides = {"train_data_path": str(neutral), "dataset_reader.granularity": "2-class"}
+    stderr = failing_train(config, tmp_path / "run2", overrides)
+    assert f"{neutral}: no instance to read: all 1 sentence(s) are neutral" in stderr
     assert not (tmp_path / "run2" / "model.tar.gz").exists()
