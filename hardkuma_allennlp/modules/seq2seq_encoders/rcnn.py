@@ -161,24 +161,26 @@ class RCNN(Seq2SeqEncoder):
             return inputs.new_zeros(batch_size, 0, self.get_output_dim())
         if mask is None:
             mask = inputs.new_ones(batch_size, seq_len, dtype=torch.bool)
-        # All input projections (W_l x, W1 x, W2 x of every direction) in one matmul.
-        # Shape: (seq_len, batch_size, num_directions * 3 * hidden_size)
-        projections = torch.nn.functional.linear(inputs.transpose(0, 1), self.input_weight)
-        # Shape: (seq_len, batch_size, num_directions, 3 * hidden_size)
-        projections = projections.view(seq_len, batch_size, num_directions, 3 * hidden_size)
-        # Shape: (seq_len, 1, batch_size, 1)
-        step_mask = mask.bool().transpose(0, 1).reshape(seq_len, 1, batch_size, 1)
+        mask = mask.bool()
+        # The backward direction reads the time axis reversed. Reversing the (narrow) inputs
+        # rather than the (wide) projections saves two full-size copies forward and backward.
+        # Shape: (num_directions, batch_size, seq_len, input_dim)
         if self._bidirectional:
-            # The backward direction reads the time axis reversed.
-            projections = torch.stack([projections[:, :, 0], projections[:, :, 1].flip(0)], dim=2)
-            # Shape: (seq_len, 2, batch_size, 1)
-            step_mask = torch.cat([step_mask, step_mask.flip(0)], dim=1)
-        # Shape: (3, seq_len, num_directions, batch_size, hidden_size), a strided view (making it
-        # contiguous costs a copy and measured no faster).
-        projections = projections.view(seq_len, batch_size, num_directions, 3, hidden_size).permute(
-            3, 0, 2, 1, 4
-        )
-        gate_inputs, first_inputs, second_inputs = projections.unbind(0)
+            directions = torch.stack([inputs, inputs.flip(1)])
+            step_mask = torch.stack([mask, mask.flip(1)])
+        else:
+            directions = inputs.unsqueeze(0)
+            step_mask = mask.unsqueeze(0)
+        # All input projections (W_l x, W1 x, W2 x of every direction) in one batched matmul.
+        # Shape: (num_directions, batch_size, seq_len, 3 * hidden_size)
+        weight = self.input_weight.view(num_directions, 3 * hidden_size, -1)
+        projections = torch.matmul(directions, weight.transpose(1, 2).unsqueeze(1))
+        # Shape: (seq_len, num_directions, batch_size, 3 * hidden_size), a strided view (making
+        # it contiguous costs a copy and measured no faster).
+        projections = projections.permute(2, 0, 1, 3)
+        gate_inputs, first_inputs, second_inputs = projections.split(hidden_size, dim=-1)
+        # Shape: (seq_len, num_directions, batch_size, 1)
+        step_mask = step_mask.permute(2, 0, 1).unsqueeze(-1)
         # Shape: (num_directions, 1, hidden_size)
         gate_bias = self.gate_bias.unsqueeze(1)
         output_bias = self.output_bias.unsqueeze(1)
@@ -194,6 +196,9 @@ class RCNN(Seq2SeqEncoder):
         )
         states = states * step_mask
         if self._bidirectional:
-            states = torch.stack([states[:, 0], states[:, 1].flip(0)], dim=1)
-        # Shape: (batch_size, seq_len, num_directions * hidden_size)
-        return states.permute(2, 0, 1, 3).reshape(batch_size, seq_len, -1)
+            # Shape: (seq_len, batch_size, 2 * hidden_size)
+            states = torch.cat([states[:, 0], states[:, 1].flip(0)], dim=-1)
+        else:
+            states = states[:, 0]
+        # Shape: (batch_size, seq_len, num_directions * hidden_size), a view.
+        return states.transpose(0, 1)
