@@ -67,23 +67,48 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         if self.training:
             self.warn_if_unconstrained()
         encoded = self._encoder(embedded_text, mask)
-        batch_size, seq_len, _ = encoded.shape
-        hidden = encoded.new_zeros(batch_size, self._cell.hidden_size)
-        cell = encoded.new_zeros(batch_size, self._cell.hidden_size)
+        batch_size, seq_len, encoder_dim = encoded.shape
+        state_size = self._cell.hidden_size
+        hidden = encoded.new_zeros(batch_size, state_size)
+        cell = encoded.new_zeros(batch_size, state_size)
+        # The parts of the shape scores and of the LSTM cell's gates that read `h_i` only, for
+        # all steps in one matmul; the loop adds the parts that read `s_{i-1}` and `z_i`. The
+        # parameters are those of `_shape` (a, b layers over [h_i; s_{i-1}]) and `_cell` (an
+        # LSTMCell over [h_i; z_i]), split by the columns they read.
+        a_layer, b_layer = self._shape.a_layer, self._shape.b_layer
+        weight = torch.cat(
+            [a_layer.weight[:, :encoder_dim], b_layer.weight[:, :encoder_dim]]
+            + [self._cell.weight_ih[:, :encoder_dim]]
+        )
+        bias = torch.cat([a_layer.bias, b_layer.bias, self._cell.bias_ih + self._cell.bias_hh])
+        # Shape: (batch_size, seq_len, 2 + 4 * state_size)
+        from_encoder = torch.nn.functional.linear(encoded, weight, bias)
+        # Shape: (state_size, 2 + 4 * state_size): what `s_{i-1}` adds to both.
+        from_state = torch.cat(
+            [a_layer.weight[:, encoder_dim:], b_layer.weight[:, encoder_dim:], self._cell.weight_hh]
+        ).t()
+        # Shape: (4 * state_size,): what z_i adds to the cell's gates.
+        from_gate = self._cell.weight_ih[:, encoder_dim]
         z_steps, p_zero_steps = [], []
-        # One unbind, not a slice per step: the backward pass of `encoded[:, i]` materialises a
-        # zero gradient of the whole tensor at every step (quadratic in the length).
-        for encoded_i, mask_i in zip(encoded.unbind(1), mask.unbind(1)):
+        # One unbind, not a slice per step: the backward pass of `x[:, i]` materialises a zero
+        # gradient of the whole tensor at every step (quadratic in the length).
+        for scores_i, mask_i in zip(from_encoder.unbind(1), mask.unbind(1)):
+            # Shape: (batch_size, 2 + 4 * state_size)
+            scores_i = torch.addmm(scores_i, hidden, from_state)
             # Batch shape: (batch_size,)
-            distribution = self._shape(torch.cat([encoded_i, hidden], dim=-1))
+            distribution = self._shape.shape.distribution(scores_i[:, 0], scores_i[:, 1])
             if self.training:
                 sample = distribution.rsample()
                 z_i = torch.where(mask_i, sample, torch.zeros_like(sample))
             else:
                 z_i = self.decoding(distribution, mask_i)
-            new_hidden, new_cell = self._cell(
-                torch.cat([encoded_i, z_i.unsqueeze(-1)], -1), (hidden, cell)
+            # The LSTM cell (gates in torch's order: input, forget, cell, output).
+            gates = torch.addcmul(scores_i[:, 2:], z_i.unsqueeze(-1), from_gate)
+            input_gate, forget_gate, candidate, output_gate = gates.chunk(4, dim=-1)
+            new_cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(input_gate) * torch.tanh(
+                candidate
             )
+            new_hidden = torch.sigmoid(output_gate) * torch.tanh(new_cell)
             # Padded positions carry the state forward unchanged.
             keep = mask_i.unsqueeze(-1)
             hidden = torch.where(keep, new_hidden, hidden)

@@ -60,11 +60,18 @@ def inputs(lengths: Sequence[int], seq_len: int, seed: int = 1, dim: int = DIM, 
 def recorded_distributions(gate: DependentHardKumaGate):
     """Collects the `HardKumaraswamy` of every step (batch shape `(batch_size,)`)."""
     records: List[HardKumaraswamy] = []
-    handle = gate._shape.register_forward_hook(lambda module, args, out: records.append(out))
+    shape = gate._shape.shape
+    original = shape.distribution
+
+    def recording(*args, **kwargs):
+        records.append(original(*args, **kwargs))
+        return records[-1]
+
+    shape.distribution = recording
     try:
         yield records
     finally:
-        handle.remove()
+        del shape.distribution
 
 
 def stacked(records: List[HardKumaraswamy]) -> Dict[str, torch.Tensor]:
