@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ROOT, load_results, replace_section, train  # noqa: E402
+from results_store import ROOT, evaluate, load_results, replace_section, train  # noqa: E402
 
 # Modules that register the SNLI components (also imported by the package's __init__).
 PACKAGES = [
@@ -58,7 +58,28 @@ def run(name: str, seed: int, args) -> str:
     # A fixed hash seed too: AllenNLP seeds python, numpy and torch, but not set/dict hashing.
     env = {"PYTHONHASHSEED": str(seed)}
     config = args.config_dir / MODELS[name][1]
-    return train("snli", f"{name}_s{seed}", config, overrides, args.runs, env=env)
+    after = decode_every_way if name == "hardkuma_attention" else None
+    return train("snli", f"{name}_s{seed}", config, overrides, args.runs, after, env=env)
+
+
+DECODINGS = {
+    "paper": {"type": "paper"},
+    "threshold 0.5": {"type": "threshold", "threshold": 0.5},
+    "top-k per row": {"type": "top_k", "share": 0.1},
+}
+
+
+def decode_every_way(directory: Path, kept: Path) -> None:
+    """Test accuracy and non-zero attention under each decoding rule (`decodings.json`)."""
+    measured = {}
+    for rule, decoding in DECODINGS.items():
+        metrics = evaluate(
+            directory / "model.tar.gz",
+            os.environ["SNLI_TEST"],
+            {"model.matrix_attention.decoding": decoding},
+        )
+        measured[rule] = {k: metrics[k] for k in ("accuracy", "nonzero_attention")}
+    (kept / "decodings.json").write_text(json.dumps(measured, indent=2))
 
 
 def draw_heatmaps(run_dir: Path, count: int) -> List[str]:
@@ -105,6 +126,7 @@ def markdown(args) -> str:
         "| model | seeds done | dev acc. | test acc. | % non-zero attention (test) | best epoch |",
         "|---|---|---|---|---|---|",
     ]
+    wanted = {f"{name}_s{seed}" for name in MODELS for seed in args.seeds}
     for name, (label, _) in MODELS.items():
         names = [f"{name}_s{seed}" for seed in args.seeds]
         done = [kept[n]["metrics"] for n in names if "metrics" in kept.get(n, {})]
@@ -120,6 +142,27 @@ def markdown(args) -> str:
             f"{mean_sd([m['test_accuracy'] for m in done])} | {mean_sd(nonzero)} | "
             f"{', '.join(str(m['best_epoch']) for m in done)} |"
         )
+    decoded = [
+        (n, r["decodings"]) for n, r in sorted(kept.items()) if "decodings" in r and n in wanted
+    ]
+    if decoded:
+        lines += [
+            "",
+            "HardKuma attention under each test-time decoding rule (test accuracy / % non-zero):",
+            "",
+            "| run | " + " | ".join(DECODINGS) + " |",
+            "|---|" + "---|" * len(DECODINGS),
+        ]
+        for name, result in decoded:
+            cells = []
+            for rule in DECODINGS:
+                value = result.get(rule)
+                cells.append(
+                    f"{100 * value['accuracy']:.1f} / {100 * value['nonzero_attention']:.1f}"
+                    if value
+                    else "-"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
