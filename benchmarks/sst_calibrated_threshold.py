@@ -8,8 +8,8 @@ keeps the target share of all dev tokens; then evaluated on test.
 
 RUN names serialization directories under `runs/sst/` (default: `hardkuma_t0.3_s1..3` and
 `hardkuma_t{0.1,0.2,0.5,0.7}_s1`, made by `benchmarks/sst_sweep.py`). Each result is kept in
-`results/sst/<RUN>/calibrated_threshold.json`; the table (`docs/sst_calibrated_threshold.md`, the README's `sst-calibrated` section) is made
-from those files.
+`results/sst/<RUN>/calibrated_threshold.json`; the table (`docs/sst_calibrated_threshold.md`,
+the README's `sst-calibrated` section) is made from those files.
 """
 
 import argparse
