@@ -247,6 +247,15 @@ def summarize(plan_specs: List[Dict]) -> str:
         ]
         lines.append(f"| {model} | {setting} | {status} | " + " | ".join(cells) + " |")
         figure.append((group, [x["test_selected"] for x in m], [x["test_accuracy"] for x in m]))
+        calibrated = [r["calibrated_threshold"] for r in done if "calibrated_threshold" in r]
+        if calibrated:
+            figure.append(
+                (
+                    "calibrated_" + group,
+                    [c["test_selected"] for c in calibrated],
+                    [c["test_accuracy"] for c in calibrated],
+                )
+            )
         with_decodings = [r["decodings"] for r in done if "decodings" in r]
         if with_decodings:
             row = []
@@ -278,9 +287,10 @@ def plot(figure, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     styles = {
-        "hardkuma": ("o", "tab:blue", "HardKuma"),
+        "hardkuma": ("o", "tab:blue", "HardKuma, top-k"),
         "dependent": ("^", "tab:green", "HardKuma, dependent"),
         "bernoulli": ("s", "tab:orange", "Bernoulli"),
+        "calibrated": ("x", "tab:red", "HardKuma, dev-calibrated threshold"),
     }
     labelled = set()
     for group, selected, accuracy in figure:
@@ -298,7 +308,7 @@ def plot(figure, path: Path) -> None:
     ax.set_xlim(0, 102)
     ax.set_xlabel("selected text on test (%)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("SST-5, GloVe 6B 50d, 2 CPU cores (cf. paper figure 4)")
+    ax.set_title("SST-5, GloVe 6B 50d (cf. paper figure 4)")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
