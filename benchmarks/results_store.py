@@ -117,6 +117,24 @@ def train(
         lock.unlink(missing_ok=True)
 
 
+def ensure_archive(
+    config: Path, directory: Path, overrides: Dict, env: Optional[Dict[str, str]] = None
+) -> Path:
+    """The run's `model.tar.gz`, trained first (one thread) where it is missing, e.g. on a new
+    machine for a run whose results are kept but whose archive is not (`runs/` is not kept)."""
+    archive = directory / "model.tar.gz"
+    if archive.exists():
+        return archive
+    command = [ALLENNLP, "train", str(config), "-s", str(directory), "-o", json.dumps(overrides)]
+    if (directory / "config.json").exists():
+        command.append("--recover")
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f"{directory.name}.log", "a") as log:
+        subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    return archive
+
+
 def evaluate(archive: Path, data: str, overrides: Dict, cuda_device: int = -1) -> Dict:
     """`allennlp evaluate` of an archive with config overrides; the metrics."""
     output = archive.parent / f"evaluate_{abs(hash(json.dumps(overrides, sort_keys=True)))}.json"

@@ -15,20 +15,34 @@ share the plan through lock files. Model selection is on the configs' `validatio
 reported numbers are the selected model's test metrics (`evaluate_on_test`). The table
 (`docs/snli_results.md` and the README's `snli-results` section) is made from `results/snli/`
 alone. `--heatmaps N` draws the HardKuma attention of the first N test pairs of the first seed's
-model (`runs/snli/.../heatmaps/*.png`, like the paper's figures 6 and 10).
+model (`runs/snli/.../heatmaps/*.png`, like the paper's figures 6 and 10). `--report` writes the
+HTML rationale report of that model on the test set (`allennlp rationales`:
+`docs/reports/snli_hardkuma_attention.html`, the first 40 pairs with their attention heatmaps,
+and its metrics in `results/snli_faithfulness/`), training the model first where its archive is
+missing (a new machine keeps the results but not the archives).
 """
 
 import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ROOT, evaluate, load_results, replace_section, train  # noqa: E402
+from results_store import (  # noqa: E402
+    ALLENNLP,
+    RESULTS,
+    ROOT,
+    ensure_archive,
+    evaluate,
+    load_results,
+    replace_section,
+    train,
+)
 
 # Modules that register the SNLI components (also imported by the package's __init__).
 PACKAGES = [
@@ -48,13 +62,17 @@ MODELS = {
 }
 
 
-def run(name: str, seed: int, args) -> str:
-    overrides: Dict = {
+def overrides_of(seed: int, args) -> Dict:
+    return {
         "random_seed": seed,
         "numpy_seed": seed,
         "pytorch_seed": seed,
         "trainer.num_epochs": args.epochs,
     }
+
+
+def run(name: str, seed: int, args) -> str:
+    overrides = overrides_of(seed, args)
     # A fixed hash seed too: AllenNLP seeds python, numpy and torch, but not set/dict hashing.
     env = {"PYTHONHASHSEED": str(seed)}
     config = args.config_dir / MODELS[name][1]
@@ -80,6 +98,23 @@ def decode_every_way(directory: Path, kept: Path) -> None:
         )
         measured[rule] = {k: metrics[k] for k in ("accuracy", "nonzero_attention")}
     (kept / "decodings.json").write_text(json.dumps(measured, indent=2))
+
+
+def report(seed: int, args) -> None:
+    """The HTML report and ERASER metrics of the HardKuma attention model of `seed`."""
+    name = f"hardkuma_attention_s{seed}"
+    config = args.config_dir / MODELS["hardkuma_attention"][1]
+    env = {"PYTHONHASHSEED": str(seed)}
+    archive = ensure_archive(config, args.runs / name, overrides_of(seed, args), env)
+    kept = RESULTS / "snli_faithfulness" / name
+    kept.mkdir(parents=True, exist_ok=True)
+    (ROOT / "docs" / "reports").mkdir(parents=True, exist_ok=True)
+    command = [ALLENNLP, "rationales", str(archive), os.environ["SNLI_TEST"]]
+    command += ["--use-dataset-reader", "--metrics", str(kept / "metrics.json")]
+    command += ["--html", str(ROOT / "docs" / "reports" / "snli_hardkuma_attention.html")]
+    command += ["--html-inputs", "40"]
+    environment = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)
 
 
 def draw_heatmaps(run_dir: Path, count: int) -> List[str]:
@@ -177,9 +212,12 @@ def main() -> None:
     parser.add_argument("--config-dir", type=Path, default=ROOT / "training_config")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--heatmaps", type=int, default=0, help="draw the first N test pairs")
+    parser.add_argument("--report", action="store_true", help="the HTML report (see above)")
     parser.add_argument("--summarize-only", action="store_true")
     args = parser.parse_args()
-    if not args.summarize_only:
+    if args.report:
+        report(args.seeds[0], args)
+    elif not args.summarize_only:
         for variable in ("SNLI_TRAIN", "SNLI_DEV", "SNLI_TEST", "SNLI_EMBEDDINGS", "EMBEDDING_DIM"):
             if variable not in os.environ:
                 parser.error(f"{variable} is not set: `source scripts/local_data.sh` first")

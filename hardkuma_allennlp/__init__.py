@@ -8,6 +8,7 @@ that the experiments in `training_config/` read (see `hardkuma_allennlp.environm
 """
 
 # Every module that registers a component must be imported here.
+from hardkuma_allennlp.commands.rationales import Rationales
 from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
 from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
 from hardkuma_allennlp.dataset_readers.snli import HardKumaSnliReader
@@ -72,6 +73,7 @@ __all__ = [
     "RationaleF1",
     "RationaleModel",
     "RationalePredictor",
+    "Rationales",
     "ReduceOnPlateau",
     "Selection",
     "SpanDecoder",

@@ -30,7 +30,8 @@ class RationaleModel(Model):
       over targets), reported as `mse`.
 
     With any other `Seq2VecEncoder` (e.g. a plain LSTM) it is the full-text baseline: every token
-    counts as selected. The output carries the per-token gates `z`; metrics include the share of
+    counts as selected. The output carries the per-token gates `z` (and, with a gate, its soft
+    scores `gate_scores`, P(z != 0)); metrics include the share of
     selected tokens (`selected`, z != 0) and the shares of z exactly 0, in (0, 1) and exactly 1.
     With a `gold_rationale` input (a 0/1 mask per token; -1 marks instances without gold spans)
     it also reports rationale precision, recall and F1 against it.
@@ -119,8 +120,10 @@ class RationaleModel(Model):
         embedded = self._dropout(self._text_field_embedder(tokens))
         # Shape: (batch_size, encoder_dim)
         encoded = self._encoder(embedded, mask)
+        scores = None
         if isinstance(self._encoder, LatentRationaleEncoder):
             z = self._encoder.last_z
+            scores = self._encoder.gate.last_scores
         else:
             z = mask.to(embedded.dtype)
         if self._feedforward is not None:
@@ -129,6 +132,9 @@ class RationaleModel(Model):
         logits = self._output_layer(self._dropout(encoded))
 
         output_dict: Dict[str, Any] = {"logits": logits, "z": z, "mask": mask}
+        if scores is not None:
+            # Shape: (batch_size, seq_len): P(z != 0) of each token.
+            output_dict["gate_scores"] = scores
         if self._task == "classification":
             output_dict["probs"] = torch.softmax(logits, dim=-1)
         else:
@@ -175,6 +181,10 @@ class RationaleModel(Model):
         lengths = output_dict["mask"].sum(-1).tolist()
         z_rows = [row[:length] for row, length in zip(output_dict["z"].tolist(), lengths)]
         output_dict["z"] = z_rows
+        if "gate_scores" in output_dict:
+            output_dict["gate_scores"] = [
+                row[:length] for row, length in zip(output_dict["gate_scores"].tolist(), lengths)
+            ]
         if self._task == "classification":
             labels = self.vocab.get_index_to_token_vocabulary(self._label_namespace)
             output_dict["label"] = [

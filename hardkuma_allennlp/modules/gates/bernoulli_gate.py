@@ -68,6 +68,7 @@ class BernoulliGate(Gate):
     def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         # Shape: (batch_size, seq_len)
         logits = self._logit(self._encoder(embedded_text, mask)).squeeze(-1)
+        self.last_scores = torch.sigmoid(logits.detach()) * mask
         if not self.training:
             self._log_prob = None
             return (logits >= 0).to(embedded_text.dtype) * mask

@@ -14,7 +14,13 @@ class Gate(torch.nn.Module, Registrable):
 
     Implementations: "hardkuma" (independent HardKuma gates), "hardkuma_dependent" (z_i
     conditioned on z_<i) and "bernoulli" (the REINFORCE baseline).
+
+    After each forward pass `last_scores` holds each token's probability of being selected,
+    `P(z_i != 0)` under the gate's distribution (detached, shape `(batch_size, seq_len)`, 0 at
+    padding): a soft score for ranking tokens, e.g. for ERASER's AOPC.
     """
+
+    last_scores: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
         raise NotImplementedError

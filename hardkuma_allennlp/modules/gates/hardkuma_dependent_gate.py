@@ -119,4 +119,5 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         z = torch.stack(z_steps, dim=1) if seq_len else encoded.new_zeros(batch_size, 0)
         p_zero = torch.stack(p_zero_steps, dim=1) if seq_len else encoded.new_ones(batch_size, 0)
         self._expected_penalties = report_penalties(p_zero, mask)
+        self.last_scores = torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(z))
         return z

@@ -86,6 +86,8 @@ class HardKumaGate(Gate, PenaltyReporter):
         if self.training:
             self.warn_if_unconstrained()
         z = distribution.rsample() if self.training else self.decoding(distribution, mask)
-        self._expected_penalties = report_penalties(distribution.prob_zero(), mask)
+        p_zero = distribution.prob_zero()
+        self._expected_penalties = report_penalties(p_zero, mask)
+        self.last_scores = torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(z))
         # `where`, not a product: exactly 0 at padding even where the encoder gave NaN there.
         return torch.where(mask, z, torch.zeros_like(z))

@@ -17,7 +17,8 @@ class LatentRationaleEncoder(Seq2VecEncoder):
     a zero vector, so it has no influence on the output beyond its effect on the gates.
 
     The gates of the last forward pass are kept in `last_z` (shape `(batch_size, seq_len)`,
-    detached) for models and predictors. HardKuma gates report their expected selection and
+    detached) for models and predictors, and the gate's soft scores `P(z_i != 0)` in
+    `gate.last_scores`. HardKuma gates report their expected selection and
     transition rates to the `lagrangian` trainer callback, so this encoder also trains inside
     AllenNLP's own `basic_classifier`; the Bernoulli gate needs the model's per-instance loss
     (see `gate_loss`) and so trains in the `rationale_model`.

@@ -1,0 +1,129 @@
+"""
+The BeerAdvocate experiment (Bastings et al., 2019, table 1) on SYNTHETIC reviews: rationale
+precision and selection on the annotated set, and MSE, for HardKuma (dependent gates), the
+Bernoulli (REINFORCE) baseline and the full-text RCNN, per aspect (0 look, 1 smell, 2 palate; the
+paper's targets 13 / 7 / 7 %). The real BeerAdvocate data has no public source; the reviews come
+from `scripts/make_synthetic_beer.py` (hand-written templates, no real review text), so these
+numbers say how the models behave on a task of the same shape, not how they do on real reviews.
+
+    .venv/bin/python benchmarks/beer_synthetic.py --epochs 6        # train what is missing
+    .venv/bin/python benchmarks/beer_synthetic.py --summarize-only  # the table from results/
+
+The data is generated (seed 1, 9,000 + 1,000 reviews per aspect, 1,000 annotated reviews, 50-d
+vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Each run
+is `allennlp train` of a config in `training_config/` (one thread); its `metrics.json` and
+`config.json` are kept in `results/beer_synthetic/<run>/` and runs with kept results are not run
+again, so a sweep continues in a later session. The table (`docs/beer_synthetic_results.md` and
+the README's `beer-synthetic` section) is made from those files alone. Test metrics are on
+`annotations.json`: `test_rationale_precision` (share of selected tokens inside the gold spans of
+the aspect), `test_selected` (share of tokens selected) and `test_mse`.
+"""
+
+import argparse
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Dict, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_store import ROOT, load_results, replace_section, train  # noqa: E402
+
+BENCHMARK = "beer_synthetic"
+TARGETS = {0: 0.13, 1: 0.07, 2: 0.07}
+ASPECTS = {0: "look", 1: "smell", 2: "palate"}
+MODELS = {
+    "hardkuma": ("HardKuma (dependent)", "beer_hardkuma.jsonnet"),
+    "bernoulli": ("Bernoulli (REINFORCE)", "beer_bernoulli.jsonnet"),
+    "rcnn": ("RCNN, full text", "beer_rcnn.jsonnet"),
+}
+
+
+def ensure_data(directory: Path) -> None:
+    if (directory / "annotations.json").exists():
+        return
+    script = ROOT / "scripts" / "make_synthetic_beer.py"
+    command = [sys.executable, str(script), "--output", str(directory), "--seed", "1"]
+    subprocess.run(command, check=True)
+
+
+def run(model: str, aspect: int, seed: int, args) -> str:
+    overrides: Dict = {
+        "random_seed": seed,
+        "numpy_seed": seed,
+        "pytorch_seed": seed,
+        "trainer.num_epochs": args.epochs,
+    }
+    env = {
+        "BEER_DATA_DIR": str(args.data),
+        "BEER_EMBEDDINGS": str(args.data / "review+wiki.filtered.50.txt.gz"),
+        "BEER_EMBEDDING_DIM": "50",
+        "BEER_ASPECT": str(aspect),
+        "PYTHONHASHSEED": str(seed),
+    }
+    config = ROOT / "training_config" / MODELS[model][1]
+    return train(BENCHMARK, f"{model}_a{aspect}_s{seed}", config, overrides, args.runs, env=env)
+
+
+def percent(metrics: Dict, key: str) -> str:
+    return f"{100 * metrics[key]:.1f}" if key in metrics else "-"
+
+
+def markdown(names: List[str]) -> str:
+    kept = load_results(BENCHMARK)
+    lines = [
+        "| aspect (target) | model | run | epochs | precision (%) | selected (%) | test MSE "
+        "| dev MSE |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        model, aspect, _ = name.split("_")
+        aspect_number = int(aspect[1:])
+        head = (
+            f"| {ASPECTS[aspect_number]} ({100 * TARGETS[aspect_number]:.0f} %) | "
+            f"{MODELS[model][0]} | {name} |"
+        )
+        result = kept.get(name)
+        if result is None:
+            lines.append(head + " not run | - | - | - | - |")
+            continue
+        if "failed" in result:
+            lines.append(head + " **failed** | - | - | - | - |")
+            continue
+        m = result["metrics"]
+        epochs = f"{m['epoch'] + 1} (best {m['best_epoch'] + 1})"
+        lines.append(
+            head + f" {epochs} | {percent(m, 'test_rationale_precision')} | "
+            f"{percent(m, 'test_selected')} | {m['test_mse']:.4f} | "
+            f"{m['best_validation_mse']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--aspects", type=int, nargs="+", choices=[0, 1, 2], default=[0, 1, 2])
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / BENCHMARK)
+    parser.add_argument("--data", type=Path, default=ROOT / "runs" / BENCHMARK / "data")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--summarize-only", action="store_true")
+    args = parser.parse_args()
+    plan = [(m, a, s) for s in args.seeds for m in args.models for a in args.aspects]
+    if not args.summarize_only:
+        ensure_data(args.data)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(lambda spec: run(*spec, args), plan))
+    names = [f"{m}_a{a}_s{s}" for m, a, s in plan]
+    table = markdown(names)
+    (ROOT / "docs" / "beer_synthetic_results.md").write_text(table)
+    replace_section(ROOT / "README.md", "beer-synthetic", table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
