@@ -17,8 +17,8 @@ What a model's *rationale* and *scores* are:
   its largest attention weight.
 
 A reduced input is built from the instance itself: each text field keeps only the chosen tokens
-(the other fields, labels, gold rationales and metadata, are dropped), and the model runs on it whole, gate
-included, as ERASER prescribes. A text field reduced to nothing gets one unknown token
+(the other fields, labels, gold rationales and metadata, are dropped), and the model runs on it
+whole, gate included, as ERASER prescribes. A text field reduced to nothing gets one unknown token
 (`@@UNKNOWN@@`) instead, since the models cannot read an empty text.
 """
 
@@ -147,8 +147,8 @@ class RationaleEvaluator:
         Yields one record per instance, with `tokens` (per text field), `prediction`,
         `probabilities` (classification) or `score` (regression), `gold_label`, `rationale`,
         `gates` (the decoded gate values, or each token's largest attention weight; None for a
-        model without gates) and `scores` (per text field), `gold_rationale` (where the instance has one), `attention`
-        (attention models), and the model's outputs on reduced inputs: `full`, `without`, `only`
+        model without gates) and `scores` (per text field), `gold_rationale` (where the instance
+        has one), `attention` (attention models), and the model's outputs on reduced inputs: `full`, `without`, `only`
         (None for a model without its own rationale), `aopc_without` and `aopc_only` (one value
         per bin) and, for the ERASER export, the full output vectors of each.
         """
