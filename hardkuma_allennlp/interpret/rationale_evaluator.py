@@ -150,7 +150,8 @@ class RationaleEvaluator:
         model without gates) and `scores` (per text field), `gold_rationale` (where the instance
         has one), `attention` (attention models), and the model's outputs on reduced inputs:
         `full`, `without`, `only` (None for a model without its own rationale), `aopc_without`
-        and `aopc_only` (one value per bin) and, for the ERASER export, the full output vectors of each.
+        and `aopc_only` (one value per bin) and, for the ERASER export, the full output
+        vectors of each.
         """
         batch: List[Instance] = []
         progress = Tqdm.tqdm(instances, total=total, desc="rationales")
