@@ -326,7 +326,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--main-target", type=float, default=0.3)
     parser.add_argument("--targets", type=float, nargs="+", default=[0.1, 0.2, 0.5, 0.7])
-    parser.add_argument("--sparsities", type=float, nargs="+", default=[0.0025])
+    parser.add_argument(
+        "--sparsities",
+        type=float,
+        nargs="+",
+        default=[0.0005, 0.001, 0.0015, 0.002, 0.00225, 0.0025],
+    )
     parser.add_argument(
         "--only", nargs="*", help="run only the runs whose name starts with one of these"
     )

@@ -8,5 +8,6 @@ beer.experiment(
     type: 'latent_rationale',
     gate: { type: 'bernoulli', encoder: beer.rcnn_seq2seq, sparsity: 3e-4, coherence: 6e-4 },
     encoder: beer.rcnn_seq2vec,
+    skip_unselected: true,
   },
 )

@@ -29,6 +29,8 @@ table.summary th { background: #f4f4f4; text-align: left; }
 .tok { padding: 0.05em 0.12em; border-radius: 3px; }
 .gold { border-bottom: 3px solid #1b7f3b; }
 .probs { font-size: 0.8em; color: #444; }
+.prob { display: inline-block; margin-right: 1.2em; white-space: nowrap; }
+.prob .label { font-weight: bold; }
 .bar { display: inline-block; height: 0.7em; background: #7a8fd1; vertical-align: middle;
        margin: 0 0.3em 0 0.1em; }
 table.heatmap { border-collapse: collapse; font-size: 0.75em; margin-top: 0.4em; }
@@ -98,8 +100,9 @@ def _prediction(record: Dict[str, Any]) -> str:
             if str(gold) == predicted
             else f' <span class="wrong">wrong</span> (gold {html.escape(str(gold))})'
         )
-    bars = " ".join(
-        f'{html.escape(label)}<span class="bar" style="width: {4 * p:.2f}em"></span>{p:.2f}'
+    bars = "".join(
+        f'<span class="prob"><span class="label">{html.escape(label)}</span>'
+        f'<span class="bar" style="width: {4 * p:.2f}em"></span>{p:.2f}</span>'
         for label, p in record["probabilities"].items()
     )
     return f"predicted <b>{html.escape(predicted)}</b>{verdict}" f'<div class="probs">{bars}</div>'

@@ -102,8 +102,14 @@ class RationaleEvaluator:
         captured: List[torch.Tensor] = []
 
         def hook(module, inputs, output):
-            output.retain_grad()
+            # Frozen word vectors (the SST and Beer configs) give an output without a graph:
+            # make it a leaf that collects the gradient; otherwise keep the graph as it is.
+            if not output.requires_grad:
+                output = output.detach().requires_grad_()
+            else:
+                output.retain_grad()
             captured.append(output)
+            return output
 
         handle = embedders[0].register_forward_hook(hook)
         try:

@@ -173,3 +173,18 @@ def test_snli_attention_rationale_is_the_tokens_with_nonzero_cells(snli):
         reduced = predictor.predict(" ".join(rest_p), " ".join(rest_h))
         expected = record["full"] - reduced["label_probs"][index]
         assert record["comprehensiveness"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_gradient_times_input_with_frozen_word_vectors(full_text):
+    # The SST and Beer configs freeze their word vectors: the embedder's output then has no
+    # graph, and gradient x input must still be the same.
+    _, trainable = records_of(full_text, FIXTURES_ROOT / "sst" / "test.txt")
+    weight = full_text.model._text_field_embedder.token_embedder_tokens.weight
+    weight.requires_grad_(False)
+    try:
+        _, frozen = records_of(full_text, FIXTURES_ROOT / "sst" / "test.txt")
+    finally:
+        weight.requires_grad_(True)
+    for a, b in zip(trainable, frozen):
+        assert a["scores"]["tokens"] == pytest.approx(b["scores"]["tokens"], abs=1e-6)
+        assert any(score != 0 for score in b["scores"]["tokens"])

@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -7,14 +7,53 @@ from allennlp.modules import Seq2VecEncoder
 from hardkuma_allennlp.modules.gates.gate import Gate
 
 
+def gather_selected(
+    vectors: torch.Tensor, keep: torch.BoolTensor
+) -> Tuple[torch.Tensor, torch.BoolTensor]:
+    """
+    The vectors at the positions where `keep` is True, moved to the front of each row in their
+    order (a stable sort), and the mask of the result: shapes `(batch_size, length, dim)` and
+    `(batch_size, length)`, with `length` the largest count of kept positions in the batch (at
+    least 1, so that a batch without any kept position gives fully masked rows, not an empty
+    tensor). Positions past a row's count are zero.
+    """
+    # Shape: (batch_size,)
+    counts = keep.sum(1)
+    length = max(1, int(counts.max())) if keep.numel() else 1
+    # Kept positions first, in text order.
+    # Shape: (batch_size, length)
+    order = torch.sort((~keep).to(torch.uint8), dim=1, stable=True).indices[:, :length]
+    new_mask = torch.arange(length, device=keep.device).unsqueeze(0) < counts.unsqueeze(1)
+    if order.size(1) < length:  # an empty input (seq_len 0)
+        return vectors.new_zeros(vectors.size(0), length, vectors.size(2)), new_mask
+    gathered = vectors.gather(1, order.unsqueeze(-1).expand(-1, -1, vectors.size(-1)))
+    return gathered * new_mask.unsqueeze(-1), new_mask
+
+
 @Seq2VecEncoder.register("latent_rationale")
 class LatentRationaleEncoder(Seq2VecEncoder):
     """
     A Seq2VecEncoder that first selects a rationale and then encodes only the selection
     ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160), section 5): a `Gate` assigns
     every token a gate `z_i` in [0, 1] (HardKuma, dependent HardKuma or Bernoulli), and the
-    classifier encoder reads `z_i * x_i`. A token with `z_i = 0` enters the classifier encoder as
-    a zero vector, so it has no influence on the output beyond its effect on the gates.
+    classifier encoder reads `z_i * x_i`.
+
+    What the classifier encoder reads of an unselected token (`z_i = 0`) depends on
+    `skip_unselected`:
+
+    - `False` (default): a zero vector in its place. A recurrent encoder still takes a step there,
+      so the unselected tokens decay its state (an RCNN's state halves per step at
+      initialisation) and their positions remain visible; the SST models of the paper read the
+      rationale this way.
+    - `True`: nothing. The selected tokens `z_i * x_i` are gathered, in text order, into one
+      contiguous sequence with its own mask (as long as the longest rationale in the batch), and
+      the encoder reads that, so any `Seq2VecEncoder` reads the rationale alone, as if it were the
+      input. This is what the authors' BeerAdvocate models do (their RCNN only steps at
+      `z_i > 0`), and on reviews of hundreds of tokens it is what lets the regressor remember
+      the few selected words: it also makes the classifier encoder cheaper by the selection rate.
+      Gradients reach each selected `z_i` through `z_i * x_i`, as without skipping. A row
+      without any selected token is a fully masked row (AllenNLP's wrappers encode it as zeros);
+      a batch without any encodes to zeros.
 
     The gates of the last forward pass are kept in `last_z` (shape `(batch_size, seq_len)`,
     detached) for models and predictors, and the gate's soft scores `P(z_i != 0)` in
@@ -31,9 +70,12 @@ class LatentRationaleEncoder(Seq2VecEncoder):
         Produces the gates from the embedded tokens.
     encoder : `Seq2VecEncoder`
         The classifier encoder, reading the gated embeddings.
+    skip_unselected : `bool`, optional (default = `False`)
+        If `True`, the classifier encoder reads only the selected tokens, as one contiguous
+        sequence (see above).
     """
 
-    def __init__(self, gate: Gate, encoder: Seq2VecEncoder) -> None:
+    def __init__(self, gate: Gate, encoder: Seq2VecEncoder, skip_unselected: bool = False) -> None:
         super().__init__()
         if gate.get_input_dim() != encoder.get_input_dim():
             raise ConfigurationError(
@@ -42,6 +84,7 @@ class LatentRationaleEncoder(Seq2VecEncoder):
             )
         self.gate = gate
         self._encoder = encoder
+        self._skip_unselected = skip_unselected
         self.last_z: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
@@ -54,8 +97,16 @@ class LatentRationaleEncoder(Seq2VecEncoder):
         # Shape: (batch_size, seq_len)
         z = self.gate(tokens, mask)
         self.last_z = z.detach()
+        # Shape: (batch_size, seq_len, input_dim)
+        gated = tokens * z.unsqueeze(-1)
+        if self._skip_unselected:
+            gated, mask = gather_selected(gated, mask & (z != 0))
+            if not mask.any():
+                # Nothing selected in the whole batch: AllenNLP's RNN wrappers cannot pack an
+                # empty batch, and they encode an empty row as zeros.
+                return gated.new_zeros(gated.size(0), self.get_output_dim())
         # Shape: (batch_size, encoder_output_dim)
-        return self._encoder(tokens * z.unsqueeze(-1), mask)
+        return self._encoder(gated, mask)
 
     def gate_loss(self, per_instance_task_loss: torch.Tensor) -> Optional[torch.Tensor]:
         """The gate's extra training loss for the last forward pass (see `Gate.loss`)."""

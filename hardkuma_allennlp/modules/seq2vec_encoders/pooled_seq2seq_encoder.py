@@ -40,10 +40,18 @@ class PooledSeq2SeqEncoder(Seq2VecEncoder):
     def forward(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         # Shape: (batch_size, seq_len, output_dim)
         encoded = self._encoder(tokens, mask)
+        # Shape: (batch_size, 1)
+        nonempty = mask.any(-1, keepdim=True)
         if self._pooling == "last":
-            return get_final_encoder_states(encoded, mask, self._encoder.is_bidirectional())
+            # Rows without any valid token (an empty rationale) pool to zeros; AllenNLP's
+            # helper would index position -1 for them.
+            first = torch.zeros_like(mask)
+            first[:, :1] = True
+            safe_mask = torch.where(nonempty, mask, first)
+            final = get_final_encoder_states(encoded, safe_mask, self._encoder.is_bidirectional())
+            return final * nonempty
         if self._pooling == "max":
             # Rows without any valid token pool to zeros instead of the fill value.
             pooled = masked_max(encoded, mask.unsqueeze(-1), dim=1)
-            return pooled * mask.any(-1, keepdim=True)
+            return pooled * nonempty
         return masked_mean(encoded, mask.unsqueeze(-1), dim=1)
