@@ -1,7 +1,7 @@
 // The paper's HardKuma BeerAdvocate model (section 6.1): dependent HardKuma gates (eq. 16) over a
 // bidirectional RCNN, an RCNN regressor that reads the selected words only (skipping the others,
 // as the authors' RCNN does), and the Lagrangian constraint holding the expected selection rate at
-// the paper's target for the aspect (BEER_ASPECT), its target annealed over the first 3 epochs.
+// the paper's target for the aspect (BEER_ASPECT), its target annealed over the first 5 epochs.
 local beer = import 'common/beer.libsonnet';
 
 beer.experiment(
