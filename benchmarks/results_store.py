@@ -76,18 +76,8 @@ def train(
         return "busy"
     try:
         directory = runs / name
-        command = [
-            ALLENNLP,
-            "train",
-            str(config),
-            "-s",
-            str(directory),
-            "-o",
-            json.dumps(overrides),
-        ]
-        if (directory / "config.json").exists() and not (directory / "metrics.json").exists():
-            command.append("--recover")
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))
+        command = _train_command(config, directory, overrides)
+        env = _one_thread(env)
         log_path = runs / f"{name}.log"
         print(f"[{time.strftime('%H:%M:%S')}] start {benchmark}/{name}", flush=True)
         if not (directory / "metrics.json").exists():
@@ -125,14 +115,45 @@ def ensure_archive(
     archive = directory / "model.tar.gz"
     if archive.exists():
         return archive
+    command = _train_command(config, directory, overrides)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f"{directory.name}.log", "a") as log:
+        subprocess.run(
+            command,
+            cwd=ROOT,
+            env=_one_thread(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    return archive
+
+
+def rationales(
+    archive: Path, data: str, metrics: Path, html: Optional[Path] = None, html_inputs: int = 100
+) -> None:
+    """`allennlp rationales` of an archive on a dataset-format file (one thread): its summary
+    metrics to `metrics` and, with `html`, the report of the first `html_inputs` inputs."""
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    command = [ALLENNLP, "rationales", str(archive), data, "--use-dataset-reader"]
+    command += ["--metrics", str(metrics)]
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        command += ["--html", str(html), "--html-inputs", str(html_inputs)]
+    subprocess.run(command, cwd=ROOT, env=_one_thread(), check=True, capture_output=True)
+
+
+def _train_command(config: Path, directory: Path, overrides: Dict) -> List[str]:
+    """`allennlp train` of a run, with `--recover` where the run was started (callers do not
+    train a run whose `metrics.json` is there)."""
     command = [ALLENNLP, "train", str(config), "-s", str(directory), "-o", json.dumps(overrides)]
     if (directory / "config.json").exists():
         command.append("--recover")
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(env or {}))
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(directory.parent / f"{directory.name}.log", "a") as log:
-        subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
-    return archive
+    return command
+
+
+def _one_thread(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **(extra or {}))
 
 
 def evaluate(archive: Path, data: str, overrides: Dict, cuda_device: int = -1) -> Dict:

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,12 +33,12 @@ from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_store import (  # noqa: E402
-    ALLENNLP,
     RESULTS,
     ROOT,
     ensure_archive,
     evaluate,
     load_results,
+    rationales,
     replace_section,
     train,
 )
@@ -106,15 +105,9 @@ def report(seed: int, args) -> None:
     config = args.config_dir / MODELS["hardkuma_attention"][1]
     env = {"PYTHONHASHSEED": str(seed)}
     archive = ensure_archive(config, args.runs / name, overrides_of(seed, args), env)
-    kept = RESULTS / "snli_faithfulness" / name
-    kept.mkdir(parents=True, exist_ok=True)
-    (ROOT / "docs" / "reports").mkdir(parents=True, exist_ok=True)
-    command = [ALLENNLP, "rationales", str(archive), os.environ["SNLI_TEST"]]
-    command += ["--use-dataset-reader", "--metrics", str(kept / "metrics.json")]
-    command += ["--html", str(ROOT / "docs" / "reports" / "snli_hardkuma_attention.html")]
-    command += ["--html-inputs", "40"]
-    environment = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)
+    metrics = RESULTS / "snli_faithfulness" / name / "metrics.json"
+    report = ROOT / "docs" / "reports" / "snli_hardkuma_attention.html"
+    rationales(archive, os.environ["SNLI_TEST"], metrics, report, html_inputs=40)
 
 
 def draw_heatmaps(run_dir: Path, count: int) -> List[str]:

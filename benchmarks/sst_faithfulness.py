@@ -18,12 +18,11 @@ sentences). The README's `sst-faithfulness` section is made from the kept metric
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ALLENNLP, RESULTS, ROOT, ensure_archive, replace_section  # noqa: E402
+from results_store import RESULTS, ROOT, ensure_archive, rationales, replace_section  # noqa: E402
 from sst_sweep import hardkuma_spec, run_spec  # noqa: E402
 
 BENCHMARK = "sst_faithfulness"
@@ -45,16 +44,9 @@ def specs(bernoulli: float):
 
 
 def measure(spec, archive: Path, html: bool) -> None:
-    kept = RESULTS / BENCHMARK / spec["name"]
-    kept.mkdir(parents=True, exist_ok=True)
-    command = [ALLENNLP, "rationales", str(archive), os.environ["SST_TEST"]]
-    command += ["--use-dataset-reader", "--metrics", str(kept / "metrics.json")]
-    if html:
-        reports = ROOT / "docs" / "reports"
-        reports.mkdir(parents=True, exist_ok=True)
-        command += ["--html", str(reports / "sst_hardkuma.html"), "--html-inputs", "60"]
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    report = ROOT / "docs" / "reports" / "sst_hardkuma.html" if html else None
+    metrics = RESULTS / BENCHMARK / spec["name"] / "metrics.json"
+    rationales(archive, os.environ["SST_TEST"], metrics, report, html_inputs=60)
 
 
 def cell(metrics, key):

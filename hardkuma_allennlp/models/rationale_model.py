@@ -179,12 +179,11 @@ class RationaleModel(Model):
         and `highlight` (the text with selected tokens in [brackets]).
         """
         lengths = output_dict["mask"].sum(-1).tolist()
-        z_rows = [row[:length] for row, length in zip(output_dict["z"].tolist(), lengths)]
-        output_dict["z"] = z_rows
-        if "gate_scores" in output_dict:
-            output_dict["gate_scores"] = [
-                row[:length] for row, length in zip(output_dict["gate_scores"].tolist(), lengths)
-            ]
+        for key in ("z", "gate_scores"):
+            if key in output_dict:
+                rows = output_dict[key].tolist()
+                output_dict[key] = [row[:length] for row, length in zip(rows, lengths)]
+        z_rows = output_dict["z"]
         if self._task == "classification":
             labels = self.vocab.get_index_to_token_vocabulary(self._label_namespace)
             output_dict["label"] = [
