@@ -89,7 +89,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         ).t()
         # Shape: (4 * state_size,): what z_i adds to the cell's gates.
         from_gate = self._cell.weight_ih[:, encoder_dim]
-        z_steps, p_zero_steps = [], []
+        z_steps, shape_scores = [], []
         # One unbind, not a slice per step: the backward pass of `x[:, i]` materialises a zero
         # gradient of the whole tensor at every step (quadratic in the length).
         for scores_i, mask_i in zip(from_encoder.unbind(1), mask.unbind(1)):
@@ -102,22 +102,27 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
                 z_i = torch.where(mask_i, sample, torch.zeros_like(sample))
             else:
                 z_i = self.decoding(distribution, mask_i)
-            # The LSTM cell (gates in torch's order: input, forget, cell, output).
+            # The LSTM cell (gates in torch's order: input, forget, cell, output); one sigmoid
+            # for all four (the cell's candidate takes tanh of its own part).
             gates = torch.addcmul(scores_i[:, 2:], z_i.unsqueeze(-1), from_gate)
-            input_gate, forget_gate, candidate, output_gate = gates.chunk(4, dim=-1)
-            new_cell = torch.sigmoid(forget_gate) * cell + torch.sigmoid(input_gate) * torch.tanh(
-                candidate
-            )
-            new_hidden = torch.sigmoid(output_gate) * torch.tanh(new_cell)
+            input_gate, forget_gate, _, output_gate = gates.sigmoid().chunk(4, dim=-1)
+            candidate = gates[:, 2 * state_size : 3 * state_size].tanh()
+            new_cell = torch.addcmul(forget_gate * cell, input_gate, candidate)
+            new_hidden = output_gate * new_cell.tanh()
             # Padded positions carry the state forward unchanged.
             keep = mask_i.unsqueeze(-1)
             hidden = torch.where(keep, new_hidden, hidden)
             cell = torch.where(keep, new_cell, cell)
             z_steps.append(z_i)
-            p_zero_steps.append(distribution.prob_zero())
+            shape_scores.append(scores_i[:, :2])
         # Shape: (batch_size, seq_len)
         z = torch.stack(z_steps, dim=1) if seq_len else encoded.new_zeros(batch_size, 0)
-        p_zero = torch.stack(p_zero_steps, dim=1) if seq_len else encoded.new_ones(batch_size, 0)
+        # P(z_i = 0 | z_<i) for all steps at once, from the scores the loop computed.
+        # Shape: (batch_size, seq_len, 2)
+        scores = (
+            torch.stack(shape_scores, dim=1) if seq_len else encoded.new_zeros(batch_size, 0, 2)
+        )
+        p_zero = self._shape.shape.distribution(scores[..., 0], scores[..., 1]).prob_zero()
         self._expected_penalties = report_penalties(p_zero, mask)
         self.last_scores = torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(z))
         return z

@@ -58,14 +58,19 @@ def inputs(lengths: Sequence[int], seq_len: int, seed: int = 1, dim: int = DIM, 
 
 @contextmanager
 def recorded_distributions(gate: DependentHardKumaGate):
-    """Collects the `HardKumaraswamy` of every step (batch shape `(batch_size,)`)."""
+    """
+    Collects the `HardKumaraswamy` of every step (batch shape `(batch_size,)`); the gate's one
+    call for all steps at once (for the penalties) is left out.
+    """
     records: List[HardKumaraswamy] = []
     shape = gate._shape.shape
     original = shape.distribution
 
     def recording(*args, **kwargs):
-        records.append(original(*args, **kwargs))
-        return records[-1]
+        distribution = original(*args, **kwargs)
+        if distribution.a.dim() == 1:
+            records.append(distribution)
+        return distribution
 
     shape.distribution = recording
     try:
