@@ -18,8 +18,9 @@ class _RCNNFunction(torch.autograd.Function):
         h_t = tanh(e_t) at valid steps, h_{t-1} at masked ones
 
     The input projections of all steps are three batched matmuls before the loop; the loop
-    writes every step's states into buffers allocated once (`w_t` in place over `W_l x_t`), so
-    a step allocates nothing and records no autograd graph. The backward pass walks the steps in
+    writes every step's states into buffers allocated once (`w_t` in place over `W_l x_t`, the
+    derivatives of `e_t` and `c1_t` by `w_t` over `W2 x_t + b` and `W1 x_t`), so a step allocates
+    nothing and records no autograd graph. The backward pass walks the steps in
     reverse over the same buffers and leaves every weight gradient to one matmul over all steps
     at the end, rather than a small one per step.
 
@@ -57,47 +58,35 @@ class _RCNNFunction(torch.autograd.Function):
             torch.baddbmm(b.unsqueeze(1), flat_inputs, w.transpose(1, 2)).view(size)
             for w, b in zip(weight.split(hidden_size, 1), bias.split(hidden_size, 1))
         )
-        # Index t + 1 of the state buffers holds the state after step t; index 0 the initial one.
+        # The states after each step: index t + 1 holds h_t, index 0 the initial state.
         # Shape: (num_directions, seq_len + 1, batch_size, hidden_size)
-        new = inputs.new_empty
-        cells = new(num_directions, seq_len + 1, batch_size, hidden_size)
-        first_cells = new(num_directions, seq_len + 1, batch_size, hidden_size)
-        hiddens = new(num_directions, seq_len + 1, batch_size, hidden_size)
-        cells[:, 0] = initial_cell
-        first_cells[:, 0] = 0.0
+        hiddens = inputs.new_empty(num_directions, seq_len + 1, batch_size, hidden_size)
         hiddens[:, 0] = 0.0
         # Shape: (batch_size, seq_len, num_directions * hidden_size)
-        outputs = new(batch_size, seq_len, num_directions * hidden_size)
+        outputs = inputs.new_empty(batch_size, seq_len, num_directions * hidden_size)
+        # The cells e_t and c1_t are only needed by the next step: what the backward pass needs
+        # of them, their derivatives by w_t, overwrite W2 x_t + b and W1 x_t in place.
         # Shape: (num_directions, batch_size, hidden_size)
-        scratch = new(num_directions, batch_size, hidden_size)
+        cell = initial_cell.clone()
+        first_cell = torch.zeros_like(cell)
         for t in range(seq_len):
             write = writes[:, t]
             write.baddbmm_(hiddens[:, t], neg_recurrent_weight).sigmoid_().mul_(mask[:, t])
-            # Uses c1_{t-1}, so it comes before the update of c1.
-            torch.add(first_cells[:, t], second_inputs[:, t], out=scratch)
-            scratch.sub_(cells[:, t])
-            torch.addcmul(cells[:, t], write, scratch, out=cells[:, t + 1])
-            torch.sub(first_inputs[:, t], first_cells[:, t], out=scratch)
-            torch.addcmul(first_cells[:, t], write, scratch, out=first_cells[:, t + 1])
-            torch.tanh(cells[:, t + 1], out=scratch)
-            torch.where(valid[:, t], scratch, hiddens[:, t], out=hiddens[:, t + 1])
+            # d e_t / d w_t = c1_{t-1} + W2 x_t + b - e_{t-1}, d c1_t / d w_t = W1 x_t - c1_{t-1}.
+            cell_slope = second_inputs[:, t].add_(first_cell).sub_(cell)
+            first_cell_slope = first_inputs[:, t].sub_(first_cell)
+            cell.addcmul_(write, cell_slope)
+            first_cell.addcmul_(write, first_cell_slope)
+            torch.where(valid[:, t], cell.tanh(), hiddens[:, t], out=hiddens[:, t + 1])
             for direction in range(num_directions):
                 position = t if direction == 0 else seq_len - 1 - t
                 columns = slice(direction * hidden_size, (direction + 1) * hidden_size)
                 torch.mul(
                     hiddens[direction, t + 1], mask[direction, t], out=outputs[:, position, columns]
                 )
+        # `first_inputs` and `second_inputs` now hold the derivatives of c1_t and e_t by w_t.
         ctx.save_for_backward(
-            inputs,
-            weight,
-            mask,
-            neg_recurrent_weight,
-            writes,
-            first_inputs,
-            second_inputs,
-            cells,
-            first_cells,
-            hiddens,
+            inputs, weight, mask, neg_recurrent_weight, writes, first_inputs, second_inputs, hiddens
         )
         return outputs
 
@@ -110,10 +99,8 @@ class _RCNNFunction(torch.autograd.Function):
             mask,
             neg_recurrent_weight,
             writes,
-            first_inputs,
-            second_inputs,
-            cells,
-            first_cells,
+            first_cell_slopes,
+            cell_slopes,
             hiddens,
         ) = ctx.saved_tensors
         num_directions, seq_len, batch_size, input_dim = inputs.shape
@@ -150,11 +137,9 @@ class _RCNNFunction(torch.autograd.Function):
             grad_cell.add_(grad_step).sub_(scratch)
             torch.mul(grad_cell, write, out=grad_seconds[:, t])
             torch.mul(grad_first_cell, write, out=grad_firsts[:, t])
-            # d e_t / d w_t = c1_{t-1} + W2 x_t + b - e_{t-1}; d c1_t / d w_t = W1 x_t - c1_{t-1}.
-            torch.add(first_cells[:, t], second_inputs[:, t], out=scratch)
-            scratch.sub_(cells[:, t]).mul_(grad_cell)
-            torch.sub(first_inputs[:, t], first_cells[:, t], out=grad_step)
-            scratch.addcmul_(grad_step, grad_first_cell)
+            # Through e_t and c1_t to w_t.
+            torch.mul(cell_slopes[:, t], grad_cell, out=scratch)
+            scratch.addcmul_(first_cell_slopes[:, t], grad_first_cell)
             # Through the sigmoid: times w_t (1 - w_t).
             torch.addcmul(write, write, write, value=-1.0, out=grad_step)
             torch.mul(scratch, grad_step, out=grad_gates[:, t])

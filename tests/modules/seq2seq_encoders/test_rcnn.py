@@ -160,3 +160,13 @@ def test_gradcheck_of_every_parameter_against_finite_differences(bidirectional):
 
     parameters = tuple(p.detach().clone().requires_grad_() for p in rcnn.parameters())
     assert torch.autograd.gradcheck(run, (x,) + parameters)
+
+
+def test_backward_can_run_twice_on_a_retained_graph():
+    # The backward pass must not consume what the forward pass saved.
+    rcnn = make(bidirectional=True, seed=7)
+    x = torch.randn(2, 4, 5, dtype=torch.double, requires_grad=True)
+    output = rcnn(x).pow(2).sum()
+    (first,) = torch.autograd.grad(output, x, retain_graph=True)
+    (second,) = torch.autograd.grad(output, x)
+    torch.testing.assert_close(first, second)
