@@ -6,7 +6,11 @@ from allennlp.modules import Seq2SeqEncoder
 
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
 from hardkuma_allennlp.modules.gates.gate import Gate
-from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaLayer, report_penalties
+from hardkuma_allennlp.modules.gates.hardkuma_gate import (
+    HardKumaLayer,
+    nonzero_scores,
+    report_penalties,
+)
 from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
@@ -124,5 +128,5 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         )
         p_zero = self._shape.shape.distribution(scores[..., 0], scores[..., 1]).prob_zero()
         self._expected_penalties = report_penalties(p_zero, mask)
-        self.last_scores = torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(z))
+        self.last_scores = nonzero_scores(p_zero, mask)
         return z

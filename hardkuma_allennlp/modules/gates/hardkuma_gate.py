@@ -38,6 +38,11 @@ def report_penalties(p_zero: torch.Tensor, mask: torch.BoolTensor):
     }
 
 
+def nonzero_scores(p_zero: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+    """The gates' `last_scores`: P(z != 0), detached, and exactly 0 at padding."""
+    return torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(p_zero))
+
+
 @Gate.register("hardkuma")
 class HardKumaGate(Gate, PenaltyReporter):
     """
@@ -88,6 +93,6 @@ class HardKumaGate(Gate, PenaltyReporter):
         z = distribution.rsample() if self.training else self.decoding(distribution, mask)
         p_zero = distribution.prob_zero()
         self._expected_penalties = report_penalties(p_zero, mask)
-        self.last_scores = torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(z))
+        self.last_scores = nonzero_scores(p_zero, mask)
         # `where`, not a product: exactly 0 at padding even where the encoder gave NaN there.
         return torch.where(mask, z, torch.zeros_like(z))
