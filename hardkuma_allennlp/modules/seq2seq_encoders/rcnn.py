@@ -1,8 +1,21 @@
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders.seq2seq_encoder import Seq2SeqEncoder
+
+
+def _step_columns(tensor: torch.Tensor, t: int, hidden_size: int) -> List[torch.Tensor]:
+    """
+    The views of `tensor` (`(batch_size, seq_len, num_directions * hidden_size)`) that hold step
+    `t` of each direction: position `t` of the forward direction, position `seq_len - 1 - t` of
+    the backward one (which reads the time axis reversed).
+    """
+    seq_len, num_directions = tensor.size(1), tensor.size(2) // hidden_size
+    return [
+        tensor[:, t if d == 0 else seq_len - 1 - t, d * hidden_size : (d + 1) * hidden_size]
+        for d in range(num_directions)
+    ]
 
 
 class _RCNNFunction(torch.autograd.Function):
@@ -24,13 +37,13 @@ class _RCNNFunction(torch.autograd.Function):
     reverse over the same buffers and leaves every weight gradient to one matmul over all steps
     at the end, rather than a small one per step.
 
-    forward(inputs, weight, bias, mask, valid, neg_recurrent_weight, initial_cell) -> outputs
+    forward(inputs, weight, bias, valid, neg_recurrent_weight, initial_cell) -> outputs
 
     inputs : `(num_directions, seq_len, batch_size, input_dim)`, time reversed for the backward
         direction.
     weight, bias : `(num_directions, 3 * hidden_size, input_dim)` and
         `(num_directions, 3 * hidden_size)`: the rows of `-W_l`, `W1`, `W2` and `-b_l`, 0, `b`.
-    mask, valid : `(num_directions, seq_len, batch_size, 1)`, float (1 valid, 0 not) and bool.
+    valid : `(num_directions, seq_len, batch_size, 1)`, bool.
     neg_recurrent_weight : `-U_l` transposed, `(num_directions, hidden_size, hidden_size)`.
     initial_cell : `e_0 = b`, `(num_directions, batch_size, hidden_size)`.
     outputs : `(batch_size, seq_len, num_directions * hidden_size)`, zero at masked steps, the
@@ -43,7 +56,6 @@ class _RCNNFunction(torch.autograd.Function):
         inputs: torch.Tensor,
         weight: torch.Tensor,
         bias: torch.Tensor,
-        mask: torch.Tensor,
         valid: torch.Tensor,
         neg_recurrent_weight: torch.Tensor,
         initial_cell: torch.Tensor,
@@ -51,6 +63,8 @@ class _RCNNFunction(torch.autograd.Function):
         num_directions, seq_len, batch_size, input_dim = inputs.shape
         hidden_size = neg_recurrent_weight.size(-1)
         size = (num_directions, seq_len, batch_size, hidden_size)
+        # Shape: (num_directions, seq_len, batch_size, 1), 1.0 at valid steps.
+        mask = valid.to(inputs.dtype)
         # Shape: (num_directions, seq_len * batch_size, input_dim)
         flat_inputs = inputs.reshape(num_directions, -1, input_dim)
         # Shape: each (num_directions, seq_len, batch_size, hidden_size)
@@ -69,6 +83,7 @@ class _RCNNFunction(torch.autograd.Function):
         # Shape: (num_directions, batch_size, hidden_size)
         cell = initial_cell.clone()
         first_cell = torch.zeros_like(cell)
+        scratch = torch.empty_like(cell)
         for t in range(seq_len):
             write = writes[:, t]
             write.baddbmm_(hiddens[:, t], neg_recurrent_weight).sigmoid_().mul_(mask[:, t])
@@ -77,13 +92,11 @@ class _RCNNFunction(torch.autograd.Function):
             first_cell_slope = first_inputs[:, t].sub_(first_cell)
             cell.addcmul_(write, cell_slope)
             first_cell.addcmul_(write, first_cell_slope)
-            torch.where(valid[:, t], cell.tanh(), hiddens[:, t], out=hiddens[:, t + 1])
-            for direction in range(num_directions):
-                position = t if direction == 0 else seq_len - 1 - t
-                columns = slice(direction * hidden_size, (direction + 1) * hidden_size)
-                torch.mul(
-                    hiddens[direction, t + 1], mask[direction, t], out=outputs[:, position, columns]
-                )
+            torch.where(
+                valid[:, t], torch.tanh(cell, out=scratch), hiddens[:, t], out=hiddens[:, t + 1]
+            )
+            for direction, output in enumerate(_step_columns(outputs, t, hidden_size)):
+                torch.mul(hiddens[direction, t + 1], mask[direction, t], out=output)
         # `first_inputs` and `second_inputs` now hold the derivatives of c1_t and e_t by w_t.
         ctx.save_for_backward(
             inputs, weight, mask, neg_recurrent_weight, writes, first_inputs, second_inputs, hiddens
@@ -120,14 +133,8 @@ class _RCNNFunction(torch.autograd.Function):
         for t in range(seq_len - 1, -1, -1):
             step_mask, write = mask[:, t], writes[:, t]
             # The gradient reaching h_t: from the output at t and from later steps.
-            for direction in range(num_directions):
-                position = t if direction == 0 else seq_len - 1 - t
-                columns = slice(direction * hidden_size, (direction + 1) * hidden_size)
-                torch.add(
-                    grad_hidden[direction],
-                    grad_outputs[:, position, columns],
-                    out=grad_step[direction],
-                )
+            for direction, grad_output in enumerate(_step_columns(grad_outputs, t, hidden_size)):
+                torch.add(grad_hidden[direction], grad_output, out=grad_step[direction])
             grad_step.mul_(step_mask)
             # At masked steps h_t = h_{t-1}: the gradient passes through.
             grad_hidden.addcmul_(grad_hidden, step_mask, value=-1.0)
@@ -158,12 +165,12 @@ class _RCNNFunction(torch.autograd.Function):
             grad_weight = torch.bmm(flat_grads.transpose(1, 2), flat_inputs)
         if ctx.needs_input_grad[2]:
             grad_bias = flat_grads.sum(1)
-        if ctx.needs_input_grad[5]:
+        if ctx.needs_input_grad[4]:
             # Shape: (num_directions, seq_len * batch_size, hidden_size)
             states = hiddens[:, :seq_len].reshape(num_directions, -1, hidden_size)
             grads = grad_gates.reshape(num_directions, -1, hidden_size)
             grad_recurrent = torch.bmm(states.transpose(1, 2), grads)
-        return grad_inputs, grad_weight, grad_bias, None, None, grad_recurrent, grad_cell
+        return grad_inputs, grad_weight, grad_bias, None, grad_recurrent, grad_cell
 
 
 @Seq2SeqEncoder.register("rcnn")
@@ -291,7 +298,6 @@ class RCNN(Seq2SeqEncoder):
             inputs,
             weight,
             bias,
-            valid.to(inputs.dtype),
             valid,
             -self.recurrent_weight,
             initial_cell,
