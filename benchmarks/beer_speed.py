@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_store import ROOT, replace_section  # noqa: E402
@@ -42,7 +43,7 @@ ANCHORS = Path(
 )
 
 OURS = r"""
-import json, os, sys, time, torch
+import json, os, resource, sys, time, torch
 from allennlp.common import Params
 from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
@@ -65,11 +66,11 @@ optimizer = torch.optim.Adam(parameters, lr=4e-4, weight_decay=1e-6)
 batch = Batch(instances)
 batch.index_instances(vocab)
 tensors = move_to_device(batch.as_tensor_dict(), torch.device(device))
-times = []
+times, user, kernel = [], [], []
 for step in range(steps):
     if device == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     model.train()
     optimizer.zero_grad()
     loss = model(**tensors)["loss"]
@@ -81,11 +82,14 @@ for step in range(steps):
     if device == "cuda":
         torch.cuda.synchronize()
     times.append(time.perf_counter() - start)
-print(json.dumps({"times": times, "loss": float(loss)}))
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    user.append(end.ru_utime - cpu.ru_utime)
+    kernel.append(end.ru_stime - cpu.ru_stime)
+print(json.dumps({"times": times, "user": user, "kernel": kernel, "loss": float(loss)}))
 """
 
 THEIRS = r"""
-import json, sys, time, torch
+import json, resource, sys, time, torch
 from latent_rationale.beer.models.model_helpers import build_model
 from latent_rationale.beer.util import beer_reader, initialize_model_, load_embeddings
 from latent_rationale.beer.util import prepare_minibatch
@@ -106,11 +110,11 @@ model.embed.weight.requires_grad = False
 model = model.to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=4e-4, weight_decay=1e-6)
 x, targets, _ = prepare_minibatch(examples, model.vocab, device=device)
-times = []
+times, user, kernel = [], [], []
 for step in range(steps):
     if device == "cuda":
         torch.cuda.synchronize()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     model.train()
     output = model(x)
     loss, _ = model.get_loss(output, targets, mask=(x != 1))
@@ -121,7 +125,10 @@ for step in range(steps):
     if device == "cuda":
         torch.cuda.synchronize()
     times.append(time.perf_counter() - start)
-print(json.dumps({"times": times, "loss": float(loss)}))
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    user.append(end.ru_utime - cpu.ru_utime)
+    kernel.append(end.ru_stime - cpu.ru_stime)
+print(json.dumps({"times": times, "user": user, "kernel": kernel, "loss": float(loss)}))
 """
 
 
@@ -139,7 +146,7 @@ def write_data(directory: Path, reviews: int, seed: int = 0) -> None:
             out.write("\n")
 
 
-def run(name: str, data: Path, args) -> float:
+def run(name: str, data: Path, args) -> Dict[str, float]:
     code, cwd = (OURS, ROOT) if name == "ours" else (THEIRS, ANCHORS)
     env = dict(
         os.environ,
@@ -155,8 +162,9 @@ def run(name: str, data: Path, args) -> float:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
-    times = json.loads(result.stdout.strip().splitlines()[-1])["times"]
-    return statistics.mean(times[1:])
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    # Means of all steps but the first: wall, user CPU and kernel CPU seconds.
+    return {key: statistics.mean(measured[key][1:]) for key in ("times", "user", "kernel")}
 
 
 def main() -> None:
@@ -170,24 +178,33 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-readme", action="store_true", help="print only")
     args = parser.parse_args()
-    times = {"ours": [], "theirs": []}
+    runs: Dict[str, List[Dict[str, float]]] = {"ours": [], "theirs": []}
     with tempfile.TemporaryDirectory() as directory:
         data = Path(directory)
         write_data(data, args.reviews)
         for repeat in range(args.repeats):
             order = ["ours", "theirs"] if repeat % 2 == 0 else ["theirs", "ours"]
             for name in order:
-                times[name].append(run(name, data, args))
-                print(f"{name}: {times[name][-1]:.2f} s/step", flush=True)
+                runs[name].append(run(name, data, args))
+                print(f"{name}: {runs[name][-1]['times']:.2f} s/step", flush=True)
+    times = {name: [r["times"] for r in measured] for name, measured in runs.items()}
+
+    def cpu(name: str) -> str:
+        user = statistics.median(r["user"] for r in runs[name])
+        kernel = statistics.median(r["kernel"] for r in runs[name])
+        return f"{user:.2f} / {kernel:.2f}"
+
     ratio = statistics.median(times["theirs"]) / statistics.median(times["ours"])
     where = f"{platform.machine()} CPU, one thread" if args.device == "cpu" else args.device
     text = "\n".join(
         [
             f"| Beer training step, {args.reviews} reviews, <= {args.max_length} tokens | "
-            "seconds per step (each repeat) |",
-            "|---|---|",
-            f"| ours (`beer_hardkuma.jsonnet`) | {', '.join(f'{t:.2f}' for t in times['ours'])} |",
-            f"| the authors' code | {', '.join(f'{t:.2f}' for t in times['theirs'])} |",
+            "seconds per step (each repeat) | CPU seconds per step, user / kernel (median) |",
+            "|---|---|---|",
+            f"| ours (`beer_hardkuma.jsonnet`) | {', '.join(f'{t:.2f}' for t in times['ours'])} "
+            f"| {cpu('ours')} |",
+            f"| the authors' code | {', '.join(f'{t:.2f}' for t in times['theirs'])} "
+            f"| {cpu('theirs')} |",
             "",
             f"**Speed-up: {ratio:.2f}x** (authors / ours, ratio of the medians), {where}, "
             f"mean of steps 2-{args.steps} in fresh processes, {args.repeats} alternating repeats: "

@@ -196,7 +196,7 @@ class RCNN(Seq2SeqEncoder):
     both directions in the same steps (one batched matmul per step), writes into buffers
     allocated once per call, and has a hand-written backward pass that computes the gradients of
     all weights with one matmul over all steps each (`benchmarks/beer_speed.py`: a Beer training
-    step 1.25x the authors' code on an idle CPU, from 0.78x with autograd over the loop).
+    step 1.25-2.06x the authors' code on an idle CPU, from 0.78x with autograd over the loop).
 
     Registered as a `Seq2SeqEncoder` with name "rcnn".
 
