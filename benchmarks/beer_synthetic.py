@@ -77,7 +77,8 @@ def run(model: str, aspect: int, seed: int, args) -> str:
         "PYTHONHASHSEED": str(seed),
     }
     config = ROOT / "training_config" / MODELS[model][1]
-    return train(BENCHMARK, f"{model}_a{aspect}_s{seed}", config, overrides, args.runs, env=env)
+    name = f"{model}_a{aspect}_s{seed}"
+    return train(BENCHMARK, name, config, overrides, args.runs, env=env, extend=args.extend)
 
 
 def calibrate(name: str, aspect: int, args) -> None:
@@ -176,6 +177,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument(
         "--calibration-steps", type=int, default=7, help="bisection steps of the threshold"
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="continue kept runs trained for fewer than --epochs from their checkpoints in --runs",
     )
     parser.add_argument("--summarize-only", action="store_true")
     args = parser.parse_args()

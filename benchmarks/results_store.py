@@ -60,22 +60,31 @@ def train(
     runs: Path,
     after: Optional[callable] = None,
     env: Optional[Dict[str, str]] = None,
+    extend: bool = False,
 ) -> str:
     """
     Trains one run with `allennlp train` (one thread) unless its results are kept already or
     another process holds its lock; keeps its results. `after(serialization_dir, result_dir)`
     runs after a successful training (e.g. extra evaluations). Returns "kept", "busy", "done" or
     "failed".
+
+    With `extend`, a kept run trained for fewer epochs than `overrides["trainer.num_epochs"]` is
+    continued from its last checkpoint in `runs/` (`allennlp train --recover` with the new epoch
+    count written into the serialization directory's `config.json`; the Lagrangian callback's
+    multipliers are in the checkpoint). Its kept results are replaced only when that succeeds.
     """
     kept = result_dir(benchmark, name)
-    if (kept / "metrics.json").exists():
+    directory = runs / name
+    if (kept / "metrics.json").exists() and not (extend and _shorter(kept, overrides)):
         return "kept"
     runs.mkdir(parents=True, exist_ok=True)
     lock = runs / f"{name}.lock"
     if not _lock(lock):
         return "busy"
     try:
-        directory = runs / name
+        extending = (kept / "metrics.json").exists()
+        if extending:
+            _prepare_extension(directory, overrides["trainer.num_epochs"])
         command = _train_command(config, directory, overrides)
         env = _one_thread(env)
         log_path = runs / f"{name}.log"
@@ -95,6 +104,10 @@ def train(
             )
             print(f"[{time.strftime('%H:%M:%S')}] FAILED {benchmark}/{name}", flush=True)
             return "failed"
+        if extending:
+            # The shorter run's extras (e.g. a calibration) are not this run's.
+            for stale in kept.glob("*.json"):
+                stale.unlink()
         if after is not None:
             after(directory, kept)
         shutil.copy(directory / "config.json", kept / "config.json")
@@ -105,6 +118,25 @@ def train(
         return "done"
     finally:
         lock.unlink(missing_ok=True)
+
+
+def _shorter(kept: Path, overrides: Dict) -> bool:
+    config = json.loads((kept / "config.json").read_text())
+    return config["trainer"]["num_epochs"] < overrides.get("trainer.num_epochs", 0)
+
+
+def _prepare_extension(directory: Path, num_epochs: int) -> None:
+    """Sets a finished run's serialization directory up for `--recover` with more epochs."""
+    if not list(directory.glob("training_state_e*.th")):
+        raise FileNotFoundError(
+            f"Cannot extend {directory.name}: {directory} has no training checkpoint (runs/ is "
+            "not kept; move its results away to train it again from the start)."
+        )
+    config_path = directory / "config.json"
+    config = json.loads(config_path.read_text())
+    config["trainer"]["num_epochs"] = num_epochs
+    config_path.write_text(json.dumps(config, indent=4))
+    (directory / "metrics.json").unlink(missing_ok=True)
 
 
 def ensure_archive(

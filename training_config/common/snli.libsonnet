@@ -9,12 +9,12 @@ local projection_dim = 200;
 local hidden = 200;
 local dropout = 0.2;
 
-local feedforward(input_dim, num_layers=2) = {
+local feedforward(input_dim, num_layers=2, dropout_rate=dropout) = {
   input_dim: input_dim,
   num_layers: num_layers,
   hidden_dims: hidden,
   activations: 'relu',
-  dropout: dropout,
+  dropout: dropout_rate,
 };
 
 {
@@ -22,7 +22,7 @@ local feedforward(input_dim, num_layers=2) = {
   projection_dim:: projection_dim,
   feedforward:: feedforward,
 
-  experiment(model_type, matrix_attention, callbacks=[]):: {
+  experiment(model_type, matrix_attention, callbacks=[], attend_dropout=dropout):: {
     dataset_reader: {
       type: 'hardkuma_snli',
       // Lowercase the indexed tokens for lowercased vectors (GloVe 6B); the metadata keeps the
@@ -49,7 +49,7 @@ local feedforward(input_dim, num_layers=2) = {
         },
       },
       // F (attend), G (compare) and H (aggregate) of Parikh et al. (2016).
-      attend_feedforward: feedforward(projection_dim),
+      attend_feedforward: feedforward(projection_dim, dropout_rate=attend_dropout),
       matrix_attention: matrix_attention,
       compare_feedforward: feedforward(2 * projection_dim),
       aggregate_feedforward: {

@@ -1,4 +1,6 @@
-from typing import List, Optional
+import math
+import weakref
+from typing import List, Optional, Sequence
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -18,6 +20,54 @@ def _step_columns(tensor: torch.Tensor, t: int, hidden_size: int) -> List[torch.
     ]
 
 
+class _ScratchPool:
+    """
+    The large buffers of one RCNN (input projections, states, their gradients), kept between
+    calls on the CPU. Each training step would otherwise allocate about a gigabyte afresh, which
+    the C allocator takes from (and returns to) the operating system every time, so that every
+    step pays for page faults on all of it (about a quarter of a Beer step).
+
+    A buffer is lent out as a fresh view; it is free again once that view object is gone, i.e.
+    when autograd has released the saved tensor (after a backward pass without `retain_graph`,
+    or when the graph is dropped). A request that no free buffer fits gets a new buffer, and the
+    largest free buffer that is too small is let go, so the pool holds about what one
+    forward and backward pass needs. On other devices (whose allocators cache already) it simply
+    allocates. Copies and pickles of a module start with an empty pool.
+    """
+
+    def __init__(self) -> None:
+        # Pairs of a flat buffer and a weak reference to the view lent out (None: never lent).
+        self._entries: List[list] = []
+
+    def take(self, shape: Sequence[int], like: torch.Tensor) -> torch.Tensor:
+        if like.device.type != "cpu":
+            return like.new_empty(shape)
+        numel = math.prod(shape)
+        free = [
+            entry
+            for entry in self._entries
+            if entry[0].dtype == like.dtype and (entry[1] is None or entry[1]() is None)
+        ]
+        fitting = [entry for entry in free if entry[0].numel() >= numel]
+        if fitting:
+            entry = min(fitting, key=lambda entry: entry[0].numel())
+        else:
+            if free:
+                largest = max(free, key=lambda entry: entry[0].numel())
+                self._entries = [entry for entry in self._entries if entry is not largest]
+            entry = [like.new_empty(numel), None]
+            self._entries.append(entry)
+        view = entry[0][:numel].view(shape)
+        entry[1] = weakref.ref(view)
+        return view
+
+    def __deepcopy__(self, memo) -> "_ScratchPool":
+        return _ScratchPool()
+
+    def __getstate__(self) -> dict:
+        return {"_entries": []}
+
+
 class _RCNNFunction(torch.autograd.Function):
     """
     The RCNN of all directions at once (input projections and recurrence), with a hand-written
@@ -31,13 +81,13 @@ class _RCNNFunction(torch.autograd.Function):
         h_t = tanh(e_t) at valid steps, h_{t-1} at masked ones
 
     The input projections of all steps are three batched matmuls before the loop; the loop
-    writes every step's states into buffers allocated once (`w_t` in place over `W_l x_t`, the
-    derivatives of `e_t` and `c1_t` by `w_t` over `W2 x_t + b` and `W1 x_t`), so a step allocates
-    nothing and records no autograd graph. The backward pass walks the steps in
-    reverse over the same buffers and leaves every weight gradient to one matmul over all steps
-    at the end, rather than a small one per step.
+    writes every step's states into buffers taken once per call from the module's `pool`
+    (`w_t` in place over `W_l x_t`, the derivatives of `e_t` and `c1_t` by `w_t` over
+    `W2 x_t + b` and `W1 x_t`), so a step allocates nothing and records no autograd graph. The
+    backward pass walks the steps in reverse over the same buffers and leaves every weight
+    gradient to one matmul over all steps at the end, rather than a small one per step.
 
-    forward(inputs, weight, bias, valid, neg_recurrent_weight, initial_cell) -> outputs
+    forward(inputs, weight, bias, valid, neg_recurrent_weight, initial_cell, pool) -> outputs
 
     inputs : `(num_directions, seq_len, batch_size, input_dim)`, time reversed for the backward
         direction.
@@ -46,6 +96,7 @@ class _RCNNFunction(torch.autograd.Function):
     valid : `(num_directions, seq_len, batch_size, 1)`, bool.
     neg_recurrent_weight : `-U_l` transposed, `(num_directions, hidden_size, hidden_size)`.
     initial_cell : `e_0 = b`, `(num_directions, batch_size, hidden_size)`.
+    pool : the module's `_ScratchPool`.
     outputs : `(batch_size, seq_len, num_directions * hidden_size)`, zero at masked steps, the
         backward direction's states put back in left-to-right order.
     """
@@ -59,22 +110,30 @@ class _RCNNFunction(torch.autograd.Function):
         valid: torch.Tensor,
         neg_recurrent_weight: torch.Tensor,
         initial_cell: torch.Tensor,
+        pool: _ScratchPool,
     ) -> torch.Tensor:
         num_directions, seq_len, batch_size, input_dim = inputs.shape
         hidden_size = neg_recurrent_weight.size(-1)
-        size = (num_directions, seq_len, batch_size, hidden_size)
         # Shape: (num_directions, seq_len, batch_size, 1), 1.0 at valid steps.
         mask = valid.to(inputs.dtype)
         # Shape: (num_directions, seq_len * batch_size, input_dim)
         flat_inputs = inputs.reshape(num_directions, -1, input_dim)
-        # Shape: each (num_directions, seq_len, batch_size, hidden_size)
-        writes, first_inputs, second_inputs = (
-            torch.baddbmm(b.unsqueeze(1), flat_inputs, w.transpose(1, 2)).view(size)
-            for w, b in zip(weight.split(hidden_size, 1), bias.split(hidden_size, 1))
-        )
+        # W_l x_t + ..., W1 x_t and W2 x_t + b of all steps.
+        # Shape: (3, num_directions, seq_len, batch_size, hidden_size)
+        projections = pool.take((3, num_directions, seq_len, batch_size, hidden_size), inputs)
+        for projection, w, b in zip(
+            projections, weight.split(hidden_size, 1), bias.split(hidden_size, 1)
+        ):
+            torch.baddbmm(
+                b.unsqueeze(1),
+                flat_inputs,
+                w.transpose(1, 2),
+                out=projection.view(num_directions, -1, hidden_size),
+            )
+        writes, first_inputs, second_inputs = projections.unbind(0)
         # The states after each step: index t + 1 holds h_t, index 0 the initial state.
         # Shape: (num_directions, seq_len + 1, batch_size, hidden_size)
-        hiddens = inputs.new_empty(num_directions, seq_len + 1, batch_size, hidden_size)
+        hiddens = pool.take((num_directions, seq_len + 1, batch_size, hidden_size), inputs)
         hiddens[:, 0] = 0.0
         # Shape: (batch_size, seq_len, num_directions * hidden_size)
         outputs = inputs.new_empty(batch_size, seq_len, num_directions * hidden_size)
@@ -98,29 +157,23 @@ class _RCNNFunction(torch.autograd.Function):
             for direction, output in enumerate(_step_columns(outputs, t, hidden_size)):
                 torch.mul(hiddens[direction, t + 1], mask[direction, t], out=output)
         # `first_inputs` and `second_inputs` now hold the derivatives of c1_t and e_t by w_t.
-        ctx.save_for_backward(
-            inputs, weight, mask, neg_recurrent_weight, writes, first_inputs, second_inputs, hiddens
-        )
+        # (The pool lends `projections` and `hiddens` again once autograd lets them go.)
+        ctx.save_for_backward(inputs, weight, mask, neg_recurrent_weight, projections, hiddens)
+        ctx.pool = pool
         return outputs
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_outputs: torch.Tensor):  # type: ignore
-        (
-            inputs,
-            weight,
-            mask,
-            neg_recurrent_weight,
-            writes,
-            first_cell_slopes,
-            cell_slopes,
-            hiddens,
-        ) = ctx.saved_tensors
+        inputs, weight, mask, neg_recurrent_weight, projections, hiddens = ctx.saved_tensors
+        writes, first_cell_slopes, cell_slopes = projections.unbind(0)
         num_directions, seq_len, batch_size, input_dim = inputs.shape
         hidden_size = neg_recurrent_weight.size(-1)
         # Gradients with respect to -(W_l x_t + b_l) + ..., W1 x_t and W2 x_t + b.
         # Shape: (num_directions, seq_len, batch_size, 3 * hidden_size)
-        grad_projections = inputs.new_empty(num_directions, seq_len, batch_size, 3 * hidden_size)
+        grad_projections = ctx.pool.take(
+            (num_directions, seq_len, batch_size, 3 * hidden_size), inputs
+        )
         grad_gates, grad_firsts, grad_seconds = grad_projections.split(hidden_size, dim=-1)
         # Gradients with respect to the states after the step being processed.
         # Shape: (num_directions, batch_size, hidden_size)
@@ -170,7 +223,7 @@ class _RCNNFunction(torch.autograd.Function):
             states = hiddens[:, :seq_len].reshape(num_directions, -1, hidden_size)
             grads = grad_gates.reshape(num_directions, -1, hidden_size)
             grad_recurrent = torch.bmm(states.transpose(1, 2), grads)
-        return grad_inputs, grad_weight, grad_bias, None, grad_recurrent, grad_cell
+        return grad_inputs, grad_weight, grad_bias, None, grad_recurrent, grad_cell, None
 
 
 @Seq2SeqEncoder.register("rcnn")
@@ -193,10 +246,10 @@ class RCNN(Seq2SeqEncoder):
     padded sequence; because padding carries the zero initial state, this equals running it on
     each sequence's own valid tokens. The input projections `W_l x`, `W1 x`, `W2 x` of all
     steps are batched matmuls before the loop; only `U_l h_{t-1}` is left to the loop, which runs
-    both directions in the same steps (one batched matmul per step), writes into buffers
-    allocated once per call, and has a hand-written backward pass that computes the gradients of
-    all weights with one matmul over all steps each (`benchmarks/beer_speed.py`: a Beer training
-    step 1.25-2.06x the authors' code on an idle CPU, from 0.78x with autograd over the loop).
+    both directions in the same steps (one batched matmul per step), writes into large buffers
+    that the module keeps between calls on the CPU (about a gigabyte for a Beer batch; see
+    `_ScratchPool`), and has a hand-written backward pass that computes the gradients of all
+    weights with one matmul over all steps each (`benchmarks/beer_speed.py` and the README).
 
     Registered as a `Seq2SeqEncoder` with name "rcnn".
 
@@ -233,6 +286,7 @@ class RCNN(Seq2SeqEncoder):
         )
         # b of each direction.
         self.output_bias = torch.nn.Parameter(torch.empty(self._num_directions, hidden_size))
+        self._scratch = _ScratchPool()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -301,4 +355,5 @@ class RCNN(Seq2SeqEncoder):
             valid,
             -self.recurrent_weight,
             initial_cell,
+            self._scratch,
         )

@@ -170,3 +170,70 @@ def test_backward_can_run_twice_on_a_retained_graph():
     (first,) = torch.autograd.grad(output, x, retain_graph=True)
     (second,) = torch.autograd.grad(output, x)
     torch.testing.assert_close(first, second)
+
+
+def _input_gradient(rcnn: RCNN, x: torch.Tensor) -> torch.Tensor:
+    x = x.detach().clone().requires_grad_()
+    (gradient,) = torch.autograd.grad(rcnn(x).pow(2).sum(), x)
+    return gradient
+
+
+def test_scratch_buffers_are_reused_across_steps():
+    # The large buffers come from the module's pool: a second training step takes the ones the
+    # first step's graph has let go instead of allocating new ones.
+    rcnn = make(bidirectional=True, seed=8)
+    x = torch.randn(3, 6, 5, dtype=torch.double, requires_grad=True)
+    rcnn(x).sum().backward()
+    buffers = [entry[0].data_ptr() for entry in rcnn._scratch._entries]
+    assert len(buffers) == 3  # projections, states, gradients of the projections
+    rcnn(x).sum().backward()
+    assert [entry[0].data_ptr() for entry in rcnn._scratch._entries] == buffers
+    # A shorter batch fits in the same buffers.
+    rcnn(x[:2, :4]).sum().backward()
+    assert [entry[0].data_ptr() for entry in rcnn._scratch._entries] == buffers
+
+
+def test_graphs_alive_at_the_same_time_do_not_share_buffers():
+    # Two forward passes before either backward pass (and a retained graph): each keeps its own
+    # saved buffers, so both gradients equal those of separate runs.
+    rcnn = make(bidirectional=True, seed=9)
+    first_x = torch.randn(2, 5, 5, dtype=torch.double, requires_grad=True)
+    second_x = torch.randn(2, 5, 5, dtype=torch.double, requires_grad=True)
+    expected_first = _input_gradient(rcnn, first_x)
+    expected_second = _input_gradient(rcnn, second_x)
+    first = rcnn(first_x).pow(2).sum()
+    second = rcnn(second_x).pow(2).sum()
+    (second_gradient,) = torch.autograd.grad(second, second_x, retain_graph=True)
+    third = rcnn(second_x * 2).pow(2).sum()  # may take only what no graph holds
+    (first_gradient,) = torch.autograd.grad(first, first_x)
+    (again,) = torch.autograd.grad(second, second_x)
+    torch.testing.assert_close(first_gradient, expected_first)
+    torch.testing.assert_close(second_gradient, expected_second)
+    torch.testing.assert_close(again, expected_second)
+    assert torch.isfinite(third)
+
+
+def test_copies_and_pickles_start_with_an_empty_pool():
+    import copy
+    import pickle
+
+    rcnn = make(bidirectional=True, seed=10)
+    x = torch.randn(2, 4, 5, dtype=torch.double)
+    expected = rcnn(x)  # its graph holds two buffers
+    for clone in (copy.deepcopy(rcnn), pickle.loads(pickle.dumps(rcnn))):
+        assert clone._scratch._entries == []
+        torch.testing.assert_close(clone(x), expected)
+    with torch.no_grad():  # without a graph the buffers are free again at once
+        rcnn(x)
+        rcnn(x)
+    assert len(rcnn._scratch._entries) == 4
+
+
+def test_a_longer_batch_replaces_the_largest_free_buffer_that_is_too_small():
+    rcnn = make(bidirectional=True, seed=11)
+    rcnn(torch.randn(2, 3, 5, dtype=torch.double)).sum().backward()
+    assert len(rcnn._scratch._entries) == 3
+    rcnn(torch.randn(2, 9, 5, dtype=torch.double)).sum().backward()
+    # Each request larger than every free buffer let the largest of them go: still three.
+    assert len(rcnn._scratch._entries) == 3
+    assert min(entry[0].numel() for entry in rcnn._scratch._entries) >= 2 * 10 * 2 * 4
