@@ -8,6 +8,8 @@ numbers say how the models behave on a task of the same shape, not how they do o
 
     .venv/bin/python benchmarks/beer_synthetic.py --epochs 6        # train what is missing
     .venv/bin/python benchmarks/beer_synthetic.py --summarize-only  # the table from results/
+    .venv/bin/python benchmarks/beer_synthetic.py --models hardkuma --aspects 2 --epochs 50 \
+        --extend   # continue a kept shorter run from its checkpoint in runs/ (same machine)
 
 One deviation from the configs: Adam's learning rate is 4e-3 (`--lr`), not the paper's 4e-4.
 The paper trained on about 80k reviews per aspect (300+ steps per epoch at batch 256); the 9,000
