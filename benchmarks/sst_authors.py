@@ -13,7 +13,7 @@ checkpoint after epoch 3 on their dev objective) from `../shared/anchors/interpr
 lowercased). Their code sets no random seed, so runs are numbered, not seeded. Kept in
 `results/sst_authors/<run>/`: `results.json` (theirs: config, best iteration, dev and test
 metrics of the best checkpoint), `epochs.json` (the dev metrics printed after each epoch) and
-`train.log`. The table (README section `sst-authors`, `docs/sst_authors.md`) comes from those
+`train_output.txt`. The table (README section `sst-authors`, `docs/sst_authors.md`) comes from those
 files.
 """
 
@@ -66,7 +66,7 @@ def train(name: str, epochs: int, selection: float) -> None:
             command, cwd=ANCHORS, env=env, capture_output=True, text=True, check=False
         )
         kept.mkdir(parents=True, exist_ok=True)
-        (kept / "train.log").write_text(result.stdout[-200_000:] + result.stderr[-20_000:])
+        (kept / "train_output.txt").write_text(result.stdout[-200_000:] + result.stderr[-20_000:])
         if result.returncode != 0:
             raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
         (kept / "epochs.json").write_text(json.dumps(parse_epochs(result.stdout), indent=2))
