@@ -36,11 +36,7 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ROOT, replace_section  # noqa: E402
-
-ANCHORS = Path(
-    os.environ.get("ANCHORS_DIR", ROOT.parent / "shared" / "anchors" / "interpretable_predictions")
-)
+from results_store import ANCHORS, ROOT, replace_section  # noqa: E402
 
 OURS = r"""
 import json, os, resource, sys, time, torch

@@ -21,6 +21,10 @@ from typing import Dict, List, Optional
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+# The paper authors' code, run side by side with ours (never imported by the project).
+ANCHORS = Path(
+    os.environ.get("ANCHORS_DIR", ROOT.parent / "shared" / "anchors" / "interpretable_predictions")
+)
 
 
 def result_dir(benchmark: str, name: str) -> Path:
@@ -137,6 +141,18 @@ def _prepare_extension(directory: Path, num_epochs: int) -> None:
     config["trainer"]["num_epochs"] = num_epochs
     config_path.write_text(json.dumps(config, indent=4))
     (directory / "metrics.json").unlink(missing_ok=True)
+
+
+def authors_sst_command(selection: float, epochs: int, save_path: str) -> List[str]:
+    """The authors' `latent_rationale.sst.train` of a HardKuma model at a selection target, with
+    their defaults (the paper's settings), on `$SST_TRAIN`'s directory and `$SST_EMBEDDINGS`
+    (50d, lowercased); it runs in `ANCHORS`."""
+    data = Path(os.environ["SST_TRAIN"]).parent
+    command = [sys.executable, "-m", "latent_rationale.sst.train", "--model", "latent"]
+    command += ["--selection", str(selection), "--num_iterations", str(-epochs)]
+    command += ["--embed_size", "50", "--lower", "--data_dir", str(data)]
+    command += ["--word_vectors", os.environ["SST_EMBEDDINGS"], "--save_path", save_path]
+    return command
 
 
 def ensure_archive(

@@ -29,11 +29,14 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import RESULTS, ROOT, replace_section  # noqa: E402
-
-ANCHORS = Path(
-    os.environ.get("ANCHORS_DIR", ROOT.parent / "shared" / "anchors" / "interpretable_predictions")
+from results_store import (  # noqa: E402
+    ANCHORS,
+    RESULTS,
+    ROOT,
+    authors_sst_command,
+    replace_section,
 )
+
 KEPT = RESULTS / "sst_authors"
 DEV_LINE = re.compile(r"^# epoch (\d+) iter (\d+): dev (.*)$")
 
@@ -55,12 +58,8 @@ def train(name: str, epochs: int, selection: float) -> None:
     if (kept / "results.json").exists():
         print(f"{name}: kept")
         return
-    data = Path(os.environ["SST_TRAIN"]).parent
     with tempfile.TemporaryDirectory() as directory:
-        command = [sys.executable, "-m", "latent_rationale.sst.train", "--model", "latent"]
-        command += ["--selection", str(selection), "--num_iterations", str(-epochs)]
-        command += ["--embed_size", "50", "--lower", "--data_dir", str(data)]
-        command += ["--word_vectors", os.environ["SST_EMBEDDINGS"], "--save_path", directory]
+        command = authors_sst_command(selection, epochs, directory)
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         result = subprocess.run(
             command, cwd=ANCHORS, env=env, capture_output=True, text=True, check=False

@@ -28,10 +28,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ALLENNLP, ROOT, replace_section  # noqa: E402
-
-ANCHORS = Path(
-    os.environ.get("ANCHORS_DIR", ROOT.parent / "shared" / "anchors" / "interpretable_predictions")
+from results_store import (  # noqa: E402
+    ALLENNLP,
+    ANCHORS,
+    ROOT,
+    authors_sst_command,
+    replace_section,
 )
 
 
@@ -53,14 +55,8 @@ def ours(epochs: int) -> float:
 
 
 def theirs(epochs: int) -> float:
-    data = Path(os.environ["SST_TRAIN"]).parent
-    vectors = os.environ["SST_EMBEDDINGS"]
     with tempfile.TemporaryDirectory() as directory:
-        command = [sys.executable, "-m", "latent_rationale.sst.train", "--model", "latent"]
-        command += ["--selection", "0.3", "--num_iterations", str(-epochs), "--embed_size", "50"]
-        command += ["--lower", "--data_dir", str(data), "--word_vectors", vectors]
-        command += ["--save_path", directory]
-        return timed(command, ANCHORS)
+        return timed(authors_sst_command(0.3, epochs, directory), ANCHORS)
 
 
 def main() -> None:
