@@ -10,8 +10,8 @@
 // place, and batches are drawn at random rather than bucketed by length (the multiplier and the
 // constraint's gradient then see batches of mixed lengths). Together: 39.7 / 39.3 % test accuracy
 // with top-k (seeds 1, 2) against 37.6 / 37.8 % for bucketed batches without skipping.
-// Random batches are padded to their longest sentence, which costs speed: a training run takes
-// 75 s for 3 epochs where bucketed batches take 54 s (1.4x the authors' code instead of 2x).
+// Random batches are padded to their longest sentence; `masked_lstm` runs a batch's longer and
+// shorter sentences as two groups to save most of that (README: 1.8x the authors' code per epoch).
 local sst = import 'common/sst.libsonnet';
 local target = 0.3;
 

@@ -16,8 +16,11 @@ class HardKumaShape(FromParams):
         b = clamp(softplus(score_b), min_shape, max_shape)
         z ~ HardKuma(a, b) over the stretched support (lower, upper)
 
-    The clamp keeps `a` and `b` in the range in which the distribution's float32 numerics are
-    tested. In a config: `shape: { lower: -0.1, upper: 1.1, min_shape: 0.01, max_shape: 100 }`
+    The clamp keeps `a` and `b` in a range in which the distribution's float32 numerics are tested
+    (1e-6 to 100). A shape parameter on the clamp gets no gradient: with the default
+    `min_shape` of 0.01, 44 % of the `a`s of a trained SST model sat there (the gates it had
+    closed), and could only reopen through `b`; the paper authors clamp at 1e-6 (measured on SST,
+    README). In a config: `shape: { lower: -0.1, upper: 1.1, min_shape: 0.01, max_shape: 100 }`
     (every key optional).
 
     # Parameters

@@ -8,6 +8,7 @@ from allennlp.modules.seq2vec_encoders import LstmSeq2VecEncoder
 from hardkuma_allennlp.modules.seq2seq_encoders.masked_lstm import (
     MaskedLstm,
     reverse_within_lengths,
+    split_by_length,
 )
 from hardkuma_allennlp.modules.seq2vec_encoders.pooled_seq2seq_encoder import (
     PooledSeq2SeqEncoder,
@@ -77,6 +78,35 @@ def test_padding_and_empty_sequences_change_nothing():
     assert torch.allclose(masked(wider, wider_mask)[:, :4], masked(inputs, mask), atol=1e-6)
     empty = masked(inputs, torch.zeros_like(mask))
     assert empty.shape == (2, 4, 10) and not empty.any()
+
+
+def test_split_by_length_groups_long_and_short_rows_only_where_it_pays():
+    order, sizes = split_by_length(torch.tensor([7, 1, 4, 7, 2]))
+    # Cost (rows + 2) x steps: whole batch 7 x 7 = 49; best split [7, 7, 4] + [2, 1]: 5x7 + 4x2.
+    assert order.tolist() == [0, 3, 2, 4, 1] and sizes == [3, 2]
+    assert split_by_length(torch.tensor([5, 4, 5, 5]))[1] == [4]  # a split would cost more
+    assert split_by_length(torch.tensor([3]))[1] == [1]
+
+
+@pytest.mark.parametrize("lengths", [[7, 1, 4, 7, 2], [6, 0, 1, 6, 0], [6, 6, 0, 0], [0, 0, 0]])
+def test_rows_split_by_length_give_the_same_outputs_and_gradients(lengths, monkeypatch):
+    _, masked = twin_encoders(True)
+    inputs, mask = batch(lengths, seq_len=8, dtype=torch.float64)
+    masked = masked.double()
+    inputs.requires_grad_(True)
+    split = masked(inputs, mask)
+    (split_grad,) = torch.autograd.grad((split * split).sum(), inputs)
+    # The same encoder made to run the whole batch padded to its longest row.
+    monkeypatch.setattr(
+        "hardkuma_allennlp.modules.seq2seq_encoders.masked_lstm.split_by_length",
+        lambda lengths: (torch.arange(lengths.numel()), [lengths.numel()]),
+    )
+    whole = masked(inputs, mask)
+    (whole_grad,) = torch.autograd.grad((whole * whole).sum(), inputs)
+    assert split.shape == whole.shape
+    assert torch.allclose(split, whole, atol=1e-12)
+    assert torch.allclose(split_grad, whole_grad, atol=1e-12)
+    assert not split[~mask].any()
 
 
 def test_is_configurable():
