@@ -27,6 +27,7 @@ It writes `docs/sst_speed.md` and replaces the README's `sst-speed` section.
 """
 
 import argparse
+import collections
 import json
 import os
 import platform
@@ -61,11 +62,11 @@ def timed(command: List[str], cwd: Path, epoch_end: re.Pattern) -> Tuple[float, 
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    ends, tail = [], []
+    ends, tail = [], collections.deque(maxlen=40)
     for line in process.stdout:  # universal newlines: progress bars' "\r" also end a line
         if epoch_end.search(line):
             ends.append(time.perf_counter())
-        tail = (tail + [line])[-40:]
+        tail.append(line)
     seconds = time.perf_counter() - start
     if process.wait() != 0:
         raise RuntimeError(f"{command[:4]} failed:\n{''.join(tail)}")
