@@ -4,8 +4,8 @@ annotation file in the format of Lei et al. (`annotations.json`: JSON lines with
 gold `[start, end)` spans of each aspect under `"0"` to `"4"`): the measurement behind the
 README's breakdown of the wrong picks on the synthetic reviews (smell and palate, seed 1).
 
-    .venv/bin/python benchmarks/beer_wrong_picks.py runs/beer_synthetic/hardkuma_a1_s1/model.tar.gz \\
-        runs/beer_synthetic/data/annotations.json
+    .venv/bin/python benchmarks/beer_wrong_picks.py \\
+        runs/beer_synthetic/hardkuma_a1_s1/model.tar.gz runs/beer_synthetic/data/annotations.json
 
 The archive's reader gives the aspect and the model decodes as configured (the paper's rule
 unless the config says otherwise). As in the `rationale_f1` metric, a review without a gold span

@@ -16,8 +16,8 @@ that stopped continues where it was, in a later session too. Several sweep proce
 one plan (`--jobs 1` each); a lock file keeps them from training the same run.
 
 The summary (`docs/sst_results.md`, the README's SST tables and
-`docs/sst_accuracy_vs_selected.png`) is made from `results/sst/` alone. Model selection: the lowest dev
-`loss + lagrangian_selection_miss` (the configs' `validation_metric`), test reported.
+`docs/sst_accuracy_vs_selected.png`) is made from `results/sst/` alone. Model selection: the
+lowest dev `loss + lagrangian_selection_miss` (the configs' `validation_metric`), test reported.
 """
 
 import argparse
