@@ -241,12 +241,12 @@ def main() -> None:
             list(pool.map(lambda spec: run(*spec, args), plan))
         for model, aspect, seed in plan:
             if model == "hardkuma" and not args.variant:
-                calibrate(f"{model}_a{aspect}_s{seed}", aspect, args)
+                calibrate(run_name(model, aspect, seed), aspect, args)
     if args.variant:
         print(variants_table())
         return
     # The whole protocol, whatever this invocation ran: what is missing shows as "not run".
-    names = [f"{m}_a{a}_s{s}" for s in args.seeds for a in ASPECTS for m in MODELS]
+    names = [run_name(m, a, s) for s in args.seeds for a in ASPECTS for m in MODELS]
     table = markdown(names)
     (ROOT / "docs" / "beer_synthetic_results.md").write_text(table)
     replace_section(ROOT / "README.md", "beer-synthetic", table)

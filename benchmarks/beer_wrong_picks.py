@@ -80,9 +80,8 @@ def main() -> None:
         batch = Batch(instances)
         batch.index_instances(model.vocab)
         with torch.no_grad():
-            model(**batch.as_tensor_dict())
-        # Shape: (batch_size, seq_len)
-        z = model._encoder.last_z
+            # Shape: (batch_size, seq_len)
+            z = model(**batch.as_tensor_dict())["z"]
         for row, review in enumerate(chunk):
             own = span_positions(review.get(str(aspect), []))
             others = {
