@@ -245,8 +245,16 @@ def main() -> None:
     if args.variant:
         print(variants_table())
         return
-    # The whole protocol, whatever this invocation ran: what is missing shows as "not run".
-    names = [run_name(m, a, s) for s in args.seeds for a in ASPECTS for m in MODELS]
+    # The whole protocol (seed 1), whatever this invocation ran: what is missing shows as "not
+    # run"; and every other kept run (further seeds), next to its aspect and model.
+    kept = set(load_results(BENCHMARK))
+    names = [
+        run_name(m, a, s)
+        for a in ASPECTS
+        for m in MODELS
+        for s in sorted({1, *args.seeds, *(int(n.rsplit("_s", 1)[1]) for n in kept)})
+        if s == 1 or run_name(m, a, s) in kept
+    ]
     table = markdown(names)
     (ROOT / "docs" / "beer_synthetic_results.md").write_text(table)
     replace_section(ROOT / "README.md", "beer-synthetic", table)

@@ -31,7 +31,7 @@ BENCHMARK = "sst_faithfulness"
 def specs(bernoulli: float):
     gate = {"model.encoder.gate.sparsity": bernoulli, "model.encoder.gate.coherence": 2 * bernoulli}
     return [
-        ("HardKuma, target 0.3 (top-k decoding)", hardkuma_spec(0.3, 1, 25)),
+        ("HardKuma, target 0.3 (the paper's decoding)", hardkuma_spec(0.3, 1, 25)),
         (
             f"Bernoulli, L0 weight {bernoulli}",
             run_spec(f"bernoulli_l{bernoulli}_s1", "sst_bernoulli.jsonnet", 1, 25, gate),

@@ -119,3 +119,29 @@ def test_every_variable_the_configs_read_has_a_default():
     assert used, "the configs read no environment variables?"
     known = set(DEFAULTS) | set(DERIVED_DEFAULTS)
     assert used <= known, sorted(used - known)
+
+
+def test_sst_hardkuma_starts_from_the_authors_initialisation(monkeypatch, tmp_path):
+    # The initializer's regexes name our parameters; a renamed module would silently leave
+    # PyTorch's defaults in place, so check what the built model holds before training.
+    config = CONFIG_ROOT / "sst_hardkuma.jsonnet"
+    point_at_fixtures(monkeypatch, config)
+    train_loop = build_and_train(config, tmp_path, {**SHRINK, "trainer.num_epochs": 0})
+    embedding_dim, hidden = 10, 150  # the fixtures' vectors, the config's BiLSTMs
+    bounds = {"weight_ih": (6 / (embedding_dim + hidden)) ** 0.5, "weight_hh": (6 / 300) ** 0.5}
+    seen = {"weight_ih": 0, "weight_hh": 0, "bias": 0, "shape": 0}
+    for name, parameter in train_loop.model.named_parameters():
+        kind = next((k for k in bounds if k in name), None)
+        if kind:
+            assert parameter.abs().max() <= bounds[kind]
+            # Filled up to the bound: not PyTorch's 1 / sqrt(hidden) = 0.082 default.
+            assert parameter.abs().max() > 0.9 * bounds[kind]
+            seen[kind] += 1
+        elif "bias" in name:
+            assert not parameter.any(), name
+            seen["bias"] += 1
+        if re.search(r"(a_layer|b_layer)\.weight", name):
+            fan_in, fan_out = parameter.shape[1], parameter.shape[0]
+            assert parameter.abs().max() <= (6 / (fan_in + fan_out)) ** 0.5
+            seen["shape"] += 1
+    assert seen["weight_ih"] >= 4 and seen["weight_hh"] >= 4 and seen["bias"] and seen["shape"] == 2

@@ -1,5 +1,6 @@
 import torch
 from allennlp.common import Registrable
+from allennlp.common.checks import ConfigurationError
 
 from hardkuma_allennlp.distributions import HardKumaraswamy
 
@@ -17,8 +18,10 @@ class GateDecoder(Registrable):
 
     Implementations: "paper" (the default: the most probable of 0, 1 and the interval),
     "threshold" (keep gates with P(z != 0) above a threshold), "top_k" (keep exactly a share of
-    each sequence) and "spans" (keep the best contiguous span of that share). All but "paper" give
-    binary gates (0 or 1).
+    each sequence) and "spans" (keep the best contiguous span of that share). "paper" gives 0, 1
+    or a value in between; "threshold" and "top_k" give 1 to the gates they keep, or with
+    `value: "expected"` each kept gate's expected value `E[z]` (for gates trained in the
+    continuous part of (0, 1), whose classifier learned to read scaled words); "spans" gives 1.
     """
 
     default_implementation = "paper"
@@ -42,6 +45,28 @@ class GateDecoder(Registrable):
             Gate values in [0, 1], shape `(..., seq_len)`, exactly 0 where the mask is false.
         """
         raise NotImplementedError
+
+
+GATE_VALUES = ("one", "expected")
+
+
+def check_gate_value(decoder: str, value: str) -> str:
+    if value not in GATE_VALUES:
+        raise ConfigurationError(
+            f"{decoder} decoder: value must be one of {GATE_VALUES}, got {value!r}"
+        )
+    return value
+
+
+def kept_gate_values(
+    distribution: HardKumaraswamy, keep: torch.BoolTensor, value: str
+) -> torch.Tensor:
+    """The decoded gates: 0 where `keep` is false; where it is true, 1 (`value="one"`) or the
+    gate's expected value `E[z]` (`value="expected"`)."""
+    if value == "one":
+        return keep.to(distribution.a.dtype)
+    expected = distribution.mean
+    return torch.where(keep, expected, torch.zeros_like(expected))
 
 
 def rounded_counts(share: float, mask: torch.BoolTensor) -> torch.Tensor:

@@ -55,6 +55,31 @@ def test_top_k_keeps_the_rounded_share_of_most_probable_gates(seed, share):
 
 
 @pytest.mark.parametrize("seed", range(5))
+def test_expected_values_keep_the_same_gates_at_their_expected_value(seed):
+    distribution, mask = random_gates(seed)
+    expected = distribution.mean
+    for one, soft in (
+        (ThresholdDecoder(0.4), ThresholdDecoder(0.4, value="expected")),
+        (TopKDecoder(0.3), TopKDecoder(0.3, value="expected")),
+    ):
+        binary, z = one(distribution, mask), soft(distribution, mask)
+        assert torch.equal(z != 0, binary == 1)
+        kept = binary == 1
+        assert torch.allclose(z[kept], expected[kept]) and (z[kept] < 1).all()
+    # Near-certain gates: closed, all but closed (P(z != 0) about 6e-10, kept by a zero
+    # threshold), even, open. Kept gates stay non-zero: the selection is that of `value="one"`.
+    a = torch.tensor([[1e-6, 0.02, 1.0, 1e4]], dtype=torch.float64)
+    b = torch.tensor([[1e4, 7.0, 1.0, 1e-6]], dtype=torch.float64)
+    extreme = HardKumaraswamy(a, b, -0.1, 1.1, validate_args=False)
+    full = torch.ones(1, 4, dtype=torch.bool)
+    for threshold in (0.0, 1e-12):
+        binary = ThresholdDecoder(threshold)(extreme, full)
+        z = ThresholdDecoder(threshold, value="expected")(extreme, full)
+        assert torch.isfinite(z).all() and torch.equal(z != 0, binary == 1)
+        assert binary[0, 1] == 1 and z[0, 3] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("share", [0.1, 0.3, 0.5, 1.0])
 def test_spans_keep_the_best_contiguous_window_found_by_brute_force(seed, share):
     distribution, mask = random_gates(seed)
@@ -94,6 +119,10 @@ def test_decoders_are_configurable_and_reject_bad_settings():
             GateDecoder.from_params(Params(bad))
     with pytest.raises(ConfigurationError, match="threshold"):
         GateDecoder.from_params(Params({"type": "threshold", "threshold": 1.0}))
+    decoder = GateDecoder.from_params(Params({"type": "threshold", "value": "expected"}))
+    assert isinstance(decoder, ThresholdDecoder) and decoder.value == "expected"
+    with pytest.raises(ConfigurationError, match="value must be one of"):
+        GateDecoder.from_params(Params({"type": "top_k", "share": 0.3, "value": "mean"}))
     with pytest.raises(ConfigurationError, match="one by one"):
         DependentHardKumaGate(PassThroughEncoder(4), decoding=TopKDecoder(0.3))
 
