@@ -54,6 +54,9 @@ class RationaleModel(Model):
         Applied to the encoder output before the output layer.
     dropout : `float`, optional (default = `0.0`)
         Dropout on the embeddings and before the output layer.
+    embedding_dropout : `float`, optional (default = `None`)
+        Dropout on the embeddings alone, if not `dropout` (e.g. 0 where the `latent_rationale`
+        encoder has its own dropout on the gate's and the classifier's inputs).
     num_targets : `int`, optional (default = `None`)
         Number of regression outputs (required for regression; classification uses the size of
         `label_namespace`).
@@ -71,6 +74,7 @@ class RationaleModel(Model):
         task: str = "classification",
         feedforward: Optional[FeedForward] = None,
         dropout: float = 0.0,
+        embedding_dropout: Optional[float] = None,
         num_targets: Optional[int] = None,
         label_namespace: str = "labels",
         namespace: str = "tokens",
@@ -91,6 +95,9 @@ class RationaleModel(Model):
         self._encoder = encoder
         self._feedforward = feedforward
         self._dropout = torch.nn.Dropout(dropout)
+        self._embedding_dropout = torch.nn.Dropout(
+            dropout if embedding_dropout is None else embedding_dropout
+        )
         self._task = task
         self._label_namespace = label_namespace
         self._namespace = namespace
@@ -117,7 +124,7 @@ class RationaleModel(Model):
         # Shape: (batch_size, seq_len)
         mask = get_text_field_mask(tokens)
         # Shape: (batch_size, seq_len, embedding_dim)
-        embedded = self._dropout(self._text_field_embedder(tokens))
+        embedded = self._embedding_dropout(self._text_field_embedder(tokens))
         # Shape: (batch_size, encoder_dim)
         encoded = self._encoder(embedded, mask)
         scores = None

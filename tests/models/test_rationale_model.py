@@ -149,3 +149,32 @@ def test_bernoulli_gate_inside_basic_classifier_fails_early_with_advice(tmp_path
             tmp_path / "run",
             overrides=json.dumps(overrides),
         )
+
+
+def test_embedding_dropout_can_be_left_to_the_encoder():
+    # The paper authors' layout: no shared dropout on the embeddings, the `latent_rationale`
+    # encoder drawing its own masks for the gate and the classifier; `dropout` still acts before
+    # the output layer.
+    from allennlp.common import Params
+    from allennlp.data import Vocabulary
+    from allennlp.data.dataset_readers import DatasetReader
+    from allennlp.models import Model
+
+    params = Params.from_file(
+        str(CONFIGS / "sst_hardkuma.jsonnet"),
+        json.dumps({"model.embedding_dropout": 0.0, "model.dropout": 0.5}),
+    )
+    reader = DatasetReader.from_params(params.pop("dataset_reader"))
+    instances = list(reader.read(str(FIXTURES_ROOT / "sst" / "train.txt")))[:8]
+    vocab = Vocabulary.from_instances(instances)
+    model = Model.from_params(vocab=vocab, params=params.pop("model"))
+    assert model._embedding_dropout.p == 0.0 and model._dropout.p == 0.5
+    seen = []
+    model._encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    batch = Batch(instances)
+    batch.index_instances(vocab)
+    tensors = batch.as_tensor_dict()
+    model.train()
+    model(**tensors)
+    embedded = model._text_field_embedder(tensors["tokens"])
+    assert torch.equal(seen[0], embedded)  # no dropout on the embeddings the encoder reads

@@ -73,9 +73,20 @@ class LatentRationaleEncoder(Seq2VecEncoder):
     skip_unselected : `bool`, optional (default = `False`)
         If `True`, the classifier encoder reads only the selected tokens, as one contiguous
         sequence (see above).
+    dropout : `float`, optional (default = `0.0`)
+        Dropout on the gate's input and, with an independent mask, on the classifier encoder's
+        input, as in the paper authors' models (each has its own dropout on the shared
+        embeddings). To use it instead of the `rationale_model`'s dropout on the embeddings, set
+        that model's `embedding_dropout` to 0.
     """
 
-    def __init__(self, gate: Gate, encoder: Seq2VecEncoder, skip_unselected: bool = False) -> None:
+    def __init__(
+        self,
+        gate: Gate,
+        encoder: Seq2VecEncoder,
+        skip_unselected: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if gate.get_input_dim() != encoder.get_input_dim():
             raise ConfigurationError(
@@ -85,6 +96,7 @@ class LatentRationaleEncoder(Seq2VecEncoder):
         self.gate = gate
         self._encoder = encoder
         self._skip_unselected = skip_unselected
+        self._dropout = torch.nn.Dropout(dropout)
         self.last_z: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
@@ -95,10 +107,10 @@ class LatentRationaleEncoder(Seq2VecEncoder):
 
     def forward(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         # Shape: (batch_size, seq_len)
-        z = self.gate(tokens, mask)
+        z = self.gate(self._dropout(tokens), mask)
         self.last_z = z.detach()
         # Shape: (batch_size, seq_len, input_dim)
-        gated = tokens * z.unsqueeze(-1)
+        gated = self._dropout(tokens) * z.unsqueeze(-1)
         if self._skip_unselected:
             gated, mask = gather_selected(gated, mask & (z != 0))
             if not mask.any():

@@ -97,3 +97,59 @@ def test_a_batch_without_any_selected_token_encodes_to_zeros():
     latent = LatentRationaleEncoder(FixedGate(z, 4), encoder, skip_unselected=True)
     output = latent(torch.randn(2, 5, 4), torch.ones(2, 5, dtype=torch.bool))
     assert output.shape == (2, 3) and not output.any()
+
+
+class RecordingGate(Gate):
+    """Opens every gate and keeps what it read."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.seen = None
+
+    def get_input_dim(self) -> int:
+        return self.dim
+
+    def forward(self, embedded_text, mask):
+        self.seen = embedded_text.detach().clone()
+        return mask.to(embedded_text.dtype)
+
+
+class RecordingEncoder(torch.nn.Module):
+    """A bag-of-vectors classifier encoder that keeps what it read."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.seen = None
+
+    def get_input_dim(self) -> int:
+        return self.dim
+
+    def get_output_dim(self) -> int:
+        return self.dim
+
+    def forward(self, inputs, mask):
+        self.seen = inputs.detach().clone()
+        return inputs.sum(1)
+
+
+def test_dropout_gives_the_gate_and_the_classifier_independent_masks():
+    torch.manual_seed(0)
+    gate = RecordingGate(6)
+    classifier = RecordingEncoder(6)
+    encoder = LatentRationaleEncoder(gate, classifier, dropout=0.5)
+    tokens = torch.rand(4, 9, 6) + 0.5
+    mask = torch.ones(4, 9, dtype=torch.bool)
+    encoder.train()
+    encoder(tokens, mask)
+    gate_zeros, classifier_zeros = gate.seen == 0, classifier.seen == 0
+    # Inverted dropout: each input element is 0 or doubled, about half of each, and the two
+    # masks differ (independent draws), as the paper authors' two embedding dropouts do.
+    for zeros, seen in ((gate_zeros, gate.seen), (classifier_zeros, classifier.seen)):
+        assert 0.3 < zeros.float().mean() < 0.7
+        assert torch.allclose(seen[~zeros], 2 * tokens[~zeros])
+    assert (gate_zeros != classifier_zeros).float().mean() > 0.3
+    encoder.eval()
+    encoder(tokens, mask)
+    assert torch.equal(gate.seen, tokens) and torch.equal(classifier.seen, tokens)
