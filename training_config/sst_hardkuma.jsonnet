@@ -3,9 +3,9 @@
 // Lagrangian constraint holding the expected selection rate at its target, trained as the paper
 // authors' code trains it: their initialisation, shapes clamped at 1e-6, their multiplicative
 // multiplier on the fixed target, independent dropout masks for the gate and the classifier,
-// batches drawn at random. The gates stay open for 2-3 epochs
-// while the classifier learns, then close to about the target; most training samples are in the
-// continuous part of (0, 1), so the classifier learns to read words scaled by their gate.
+// batches drawn at random. The gates stay open for 2-3 epochs while the classifier learns, then
+// close to about the target; most training samples are in the continuous part of (0, 1), so the
+// classifier learns to read words scaled by their gate.
 //
 // Test-time decoding: the paper's rule (0, 1, or the Kumaraswamy mean where the interval is most
 // likely), which also chooses the best epoch. It keeps about, not exactly, the target; to keep
@@ -29,7 +29,7 @@ sst.experiment(
     encoder: sst.bilstm_seq2vec,
     // Dropout on the gate's and the classifier's inputs with independent masks, as the authors'
     // two embedding dropouts, instead of one shared mask on the embeddings.
-    dropout: 0.5,
+    dropout: sst.dropout,
   },
   callbacks=[sst.multiplicative_lagrangian(target)],
 ) + {

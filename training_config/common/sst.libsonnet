@@ -7,6 +7,7 @@ local hidden = 150;
 
 {
   hidden:: hidden,
+  dropout:: 0.5,
   embedding_dim:: embedding_dim,
 
   // A BiLSTM reading the embedded tokens: the gate encoder (Seq2Seq) and the classifier (Seq2Vec,
@@ -68,7 +69,7 @@ local hidden = 150;
         },
       },
       encoder: encoder,
-      dropout: 0.5,
+      dropout: $.dropout,
     },
     // Batches of sentences of similar length (shuffled), so that little time goes into padding.
     data_loader: {
