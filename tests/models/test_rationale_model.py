@@ -91,29 +91,6 @@ class TestRationaleModel(ModelTestCase):
             encoder.gate = gate
 
 
-def test_bernoulli_gate_is_binary_and_adds_reinforce_loss():
-    from allennlp.modules.seq2seq_encoders import PassThroughEncoder
-
-    from hardkuma_allennlp.modules.gates import BernoulliGate
-
-    gate = BernoulliGate(PassThroughEncoder(3), sparsity=0.1, coherence=0.2)
-    x = torch.randn(4, 6, 3)
-    mask = torch.ones(4, 6, dtype=torch.bool)
-    mask[0, 3:] = False
-    gate.train()
-    z = gate(x, mask)
-    assert set(z.unique().tolist()) <= {0.0, 1.0}
-    assert (z[~mask] == 0).all()
-    loss = gate.loss(torch.ones(4))
-    loss.backward()
-    assert gate._logit.weight.grad.abs().sum() > 0
-    assert float(gate.baseline) > 0  # initialised to the first batch's mean cost
-    gate.eval()
-    z_eval = gate(x, mask)
-    assert torch.equal(z_eval, gate(x, mask))
-    assert gate.loss(torch.ones(4)) is None
-
-
 def test_latent_rationale_inside_basic_classifier_with_lagrangian(tmp_path):
     """The encoder trains inside AllenNLP's own basic_classifier by config alone."""
     from allennlp.commands.train import train_model_from_file

@@ -7,7 +7,6 @@ from allennlp.modules.matrix_attention import MatrixAttention
 from allennlp.nn import Activation
 
 from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
-from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -154,7 +153,3 @@ def test_expected_rate_is_differentiable_and_ignores_padding():
 def test_configuration_errors():
     with pytest.raises(ConfigurationError, match="input dim"):
         HardKumaMatrixAttention(linear(4, 3), linear(5, 3))
-    with pytest.raises(ConfigurationError, match="lower < 0 < 1 < upper"):
-        HardKumaMatrixAttention(linear(4, 3), linear(4, 3), shape=HardKumaShape(lower=0.0))
-    with pytest.raises(ConfigurationError, match="min_shape"):
-        HardKumaMatrixAttention(linear(4, 3), linear(4, 3), shape=HardKumaShape(min_shape=0.0))

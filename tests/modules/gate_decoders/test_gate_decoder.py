@@ -14,44 +14,8 @@ from hardkuma_allennlp.modules.gate_decoders import (
     ThresholdDecoder,
     TopKDecoder,
 )
-from hardkuma_allennlp.modules.gates import DependentHardKumaGate, HardKumaGate
-
-
-def random_gates(seed: int, shape=(6, 9)):
-    generator = torch.Generator().manual_seed(seed)
-    a = torch.rand(shape, generator=generator, dtype=torch.float64) * 3 + 0.05
-    b = torch.rand(shape, generator=generator, dtype=torch.float64) * 3 + 0.05
-    lengths = torch.randint(0, shape[-1] + 1, shape[:-1], generator=generator)
-    mask = torch.arange(shape[-1]) < lengths.unsqueeze(-1)
-    return HardKumaraswamy(a, b, -0.1, 1.1, validate_args=False), mask
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_paper_and_threshold_decoders_follow_their_rules(seed):
-    distribution, mask = random_gates(seed)
-    paper = PaperDecoder()(distribution, mask)
-    assert torch.equal(paper, torch.where(mask, distribution.deterministic(), 0.0))
-    for threshold in (0.0, 0.5, 0.9):
-        z = ThresholdDecoder(threshold)(distribution, mask)
-        assert torch.equal(z, ((1 - distribution.prob_zero() > threshold) & mask).double())
-
-
-@pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("share", [0.1, 0.3, 0.5, 1.0])
-def test_top_k_keeps_the_rounded_share_of_most_probable_gates(seed, share):
-    distribution, mask = random_gates(seed)
-    z = TopKDecoder(share)(distribution, mask)
-    score = 1 - distribution.prob_zero()
-    assert set(z.unique().tolist()) <= {0.0, 1.0}
-    assert not z[~mask].any()
-    for row in range(z.size(0)):
-        length = int(mask[row].sum())
-        k = round(share * length)
-        assert int(z[row].sum()) == k
-        if 0 < k < length:
-            kept = score[row][z[row] == 1]
-            dropped = score[row][(z[row] == 0) & mask[row]]
-            assert kept.min() >= dropped.max()
+from hardkuma_allennlp.modules.gates import DependentHardKumaGate
+from tests.modules.gate_decoders.helpers import random_gates
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -77,25 +41,6 @@ def test_expected_values_keep_the_same_gates_at_their_expected_value(seed):
         z = ThresholdDecoder(threshold, value="expected")(extreme, full)
         assert torch.isfinite(z).all() and torch.equal(z != 0, binary == 1)
         assert binary[0, 1] == 1 and z[0, 3] == pytest.approx(1.0)
-
-
-@pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize("share", [0.1, 0.3, 0.5, 1.0])
-def test_spans_keep_the_best_contiguous_window_found_by_brute_force(seed, share):
-    distribution, mask = random_gates(seed)
-    z = SpanDecoder(share)(distribution, mask)
-    score = 1 - distribution.prob_zero()
-    assert not z[~mask].any()
-    for row in range(z.size(0)):
-        length = int(mask[row].sum())
-        k = round(share * length)
-        kept = z[row].nonzero().flatten().tolist()
-        assert len(kept) == k
-        if k == 0:
-            continue
-        assert kept == list(range(kept[0], kept[0] + k))  # contiguous
-        best = max(float(score[row, s : s + k].sum()) for s in range(length - k + 1))
-        assert float(score[row, kept].sum()) == pytest.approx(best)
 
 
 def test_decoders_handle_empty_and_length_one_sequences():
@@ -125,21 +70,6 @@ def test_decoders_are_configurable_and_reject_bad_settings():
         GateDecoder.from_params(Params({"type": "top_k", "share": 0.3, "value": "mean"}))
     with pytest.raises(ConfigurationError, match="one by one"):
         DependentHardKumaGate(PassThroughEncoder(4), decoding=TopKDecoder(0.3))
-
-
-def test_gates_use_their_decoder_only_in_evaluation():
-    torch.manual_seed(0)
-    gate = HardKumaGate(PassThroughEncoder(4), decoding=TopKDecoder(0.5))
-    x = torch.randn(5, 8, 4)
-    mask = torch.ones(5, 8, dtype=torch.bool)
-    gate.eval()
-    assert gate(x, mask).sum(-1).tolist() == [4.0] * 5
-    gate.train()
-    z = gate(x, mask)
-    assert z.requires_grad and ((z > 0) & (z < 1)).any()
-    # A dependent gate decodes step by step with a threshold.
-    dependent = DependentHardKumaGate(PassThroughEncoder(4), decoding=ThresholdDecoder(0.5)).eval()
-    assert set(dependent(x, mask).unique().tolist()) <= {0.0, 1.0}
 
 
 def test_decoder_rounding_keeps_aggregate_share_close_on_realistic_lengths():
