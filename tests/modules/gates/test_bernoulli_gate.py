@@ -5,19 +5,13 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import PassThroughEncoder
 
 from hardkuma_allennlp.modules.gates import BernoulliGate, Gate
+from tests.modules.helpers import random_inputs
 
 
 def make_gate(dim: int = 3, seed: int = 0, **kwargs) -> BernoulliGate:
     torch.manual_seed(seed)
     options = {"sparsity": 0.1, "coherence": 0.2, **kwargs}
     return BernoulliGate(PassThroughEncoder(dim), **options).double()
-
-
-def inputs(lengths, seq_len: int = 6, dim: int = 3, seed: int = 1):
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(len(lengths), seq_len, dim, generator=generator, dtype=torch.float64)
-    mask = torch.arange(seq_len) < torch.tensor(lengths).unsqueeze(-1)
-    return x, mask
 
 
 def test_bernoulli_gate_is_binary_and_adds_reinforce_loss():
@@ -63,7 +57,7 @@ def test_surrogate_loss_weighs_log_probabilities_by_cost_above_a_moving_baseline
     gate = make_gate(baseline_decay=0.9)
     with torch.no_grad():
         gate._logit.bias.fill_(1.5)  # mostly selected: sequences often end on a selected token
-    x, mask = inputs([6, 4, 2, 1, 0])
+    x, mask = random_inputs([6, 4, 2, 1, 0], 6, dim=3)
     gate.train()
     baseline = 0.0  # the first batch's advantage is the cost itself
     for step, task_loss in enumerate([torch.rand(5, dtype=torch.float64) for _ in range(2)]):
@@ -110,7 +104,7 @@ def test_reinforce_gradient_matches_the_gradient_of_the_expected_cost():
 
 def test_a_training_batch_without_its_loss_fails_on_the_next_one():
     gate = make_gate()
-    x, mask = inputs([6, 3])
+    x, mask = random_inputs([6, 3], 6, dim=3)
     gate.train()
     gate(x, mask)
     with pytest.raises(ConfigurationError, match="REINFORCE loss was not added"):
@@ -124,7 +118,7 @@ def test_a_training_batch_without_its_loss_fails_on_the_next_one():
 
 def test_evaluation_keeps_the_tokens_at_least_as_likely_selected_as_not():
     gate = make_gate()
-    x, mask = inputs([6, 4, 1], seed=2)
+    x, mask = random_inputs([6, 4, 1], 6, seed=2, dim=3)
     gate.eval()
     z = gate(x, mask)
     p = torch.sigmoid(gate._logit(x * mask.unsqueeze(-1)).squeeze(-1))

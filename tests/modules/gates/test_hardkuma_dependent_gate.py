@@ -16,7 +16,6 @@ import pytest
 import torch
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
-from allennlp.modules import Seq2SeqEncoder
 from allennlp.modules.seq2seq_encoders import PassThroughEncoder
 
 from hardkuma_allennlp.distributions import HardKumaraswamy
@@ -27,6 +26,7 @@ from hardkuma_allennlp.modules.gate_decoders import (
     TopKDecoder,
 )
 from hardkuma_allennlp.modules.gates import DependentHardKumaGate, Gate
+from tests.modules.helpers import UnmaskedEncoder, random_inputs
 
 DIM = 4
 HIDDEN = 5
@@ -45,15 +45,6 @@ def make_gate(
     torch.manual_seed(seed)
     encoder = encoder if encoder is not None else PassThroughEncoder(dim)
     return DependentHardKumaGate(encoder, hidden_size=hidden, decoding=decoding).double()
-
-
-def inputs(lengths: Sequence[int], seq_len: int, seed: int = 1, dim: int = DIM, garbage=100.0):
-    """Random inputs with garbage (large, finite) values at the padded positions."""
-    generator = torch.Generator().manual_seed(seed)
-    mask = torch.arange(seq_len) < torch.tensor(lengths).unsqueeze(-1)
-    x = torch.randn(len(lengths), seq_len, dim, generator=generator, dtype=torch.float64)
-    noise = garbage * torch.randn(x.shape, generator=generator, dtype=torch.float64)
-    return torch.where(mask.unsqueeze(-1), x, noise), mask
 
 
 @contextmanager
@@ -234,7 +225,7 @@ def test_registered_and_only_elementwise_decoders_accepted():
 def test_earlier_gate_changes_later_distributions(mode, monkeypatch):
     gate = make_gate(seed=3)
     set_weights(gate, DIM, prefix_scale=1.5)
-    x, mask = inputs([4, 4, 4], 4)
+    x, mask = random_inputs([4, 4, 4], 4)
     runs = {}
     for z_0 in (0.0, 1.0):
         values = [z_0, 0.5, 0.5, 0.5]
@@ -262,10 +253,10 @@ def test_earlier_gate_changes_later_distributions(mode, monkeypatch):
 
 def test_same_features_and_prefix_give_same_distributions():
     gate = make_gate(seed=4).eval()
-    x, mask = inputs([4], 4)
+    x, mask = random_inputs([4], 4)
     changed = x.clone()
     changed[0, 2] += 1.0
-    other = inputs([4], 4, seed=9)[0]
+    other = random_inputs([4], 4, seed=9)[0]
     batch = torch.cat([x, x, changed, other])
     mask = mask.expand(4, 4)
     # The same gate values in every row.
@@ -294,7 +285,7 @@ def test_prefix_only_acts_through_the_state_read_by_the_shape_layer():
     with torch.no_grad():
         gate._shape.a_layer.weight[:, DIM:] = 0.0
         gate._shape.b_layer.weight[:, DIM:] = 0.0
-    x, mask = inputs([3, 3], 3)
+    x, mask = random_inputs([3, 3], 3)
     runs = []
     for z_0 in (0.0, 1.0):
         gate.decoding = ForcedDecoder([z_0, None, None])
@@ -307,26 +298,6 @@ def test_prefix_only_acts_through_the_state_read_by_the_shape_layer():
 
 # ------------------------------------------------------------------------------------------------
 # 2. Padding.
-
-
-class UnmaskedEncoder(Seq2SeqEncoder):
-    """A position-wise encoder that does not zero padded positions (they carry garbage)."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def get_input_dim(self) -> int:
-        return self.dim
-
-    def get_output_dim(self) -> int:
-        return self.dim
-
-    def is_bidirectional(self) -> bool:
-        return False
-
-    def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        return inputs
 
 
 @pytest.mark.parametrize("mode", ["eval", "train"])
@@ -342,9 +313,9 @@ def test_padding_never_changes_results(mode, encoder, monkeypatch):
         StepNoise(table=torch.rand(9, generator=torch.Generator().manual_seed(2)).double()),
     )
     lengths = [5, 3, 1, 0]
-    x, mask = inputs(lengths, 5, seed=11)
+    x, mask = random_inputs(lengths, 5, seed=11)
     # The same sequences with 4 more padded positions and other garbage at all padded ones.
-    longer, longer_mask = inputs(lengths, 9, seed=12, garbage=1e4)
+    longer, longer_mask = random_inputs(lengths, 9, seed=12, garbage=1e4)
     longer[:, :5][mask] = x[mask]
 
     noise.reset()
@@ -385,7 +356,7 @@ def test_state_is_carried_over_padded_positions_anywhere(mode, monkeypatch):
     # positions get the gates of the compact sequences.
     gate = make_gate(seed=22).train(mode == "train")
     set_weights(gate, DIM, prefix_scale=1.5)
-    compact, compact_mask = inputs([3, 3, 3], 3, seed=23)
+    compact, compact_mask = random_inputs([3, 3, 3], 3, seed=23)
     layout = torch.tensor([False, True, False, False, True, True, False])
     spread = 50.0 * torch.randn(3, 7, DIM, generator=torch.Generator().manual_seed(24))
     spread = spread.double()
@@ -415,7 +386,7 @@ def test_state_is_carried_over_padded_positions_anywhere(mode, monkeypatch):
 def test_empty_and_length_one_rows_give_no_nan(mode):
     gate = make_gate(seed=8).train(mode == "train")
     for lengths, seq_len in (([0], 0), ([0, 0], 0), ([0, 0], 3), ([1], 1), ([1, 0, 1], 2)):
-        x, mask = inputs(lengths, seq_len)
+        x, mask = random_inputs(lengths, seq_len)
         z = gate(x, mask)
         assert z.shape == (len(lengths), seq_len)
         assert torch.isfinite(z).all() and ((z >= 0) & (z <= 1)).all()
@@ -438,7 +409,7 @@ def test_empty_and_length_one_rows_give_no_nan(mode):
 def test_evaluation_chain_is_deterministic(decoding):
     gate = make_gate(seed=10, decoding=decoding).eval()
     set_weights(gate, DIM, prefix_scale=1.5)
-    x, mask = inputs([6, 6, 4, 2, 1, 0], 6, seed=13)
+    x, mask = random_inputs([6, 6, 4, 2, 1, 0], 6, seed=13)
     torch.manual_seed(0)
     with recorded_distributions(gate) as records:
         first = gate(x, mask)
@@ -475,7 +446,7 @@ def test_reported_penalties_follow_the_sampled_prefix(mode, monkeypatch):
     gate = make_gate(seed=14).train(mode == "train")
     set_weights(gate, DIM, prefix_scale=1.5)
     noise = patch_noise(monkeypatch, StepNoise(seed=5))
-    x, mask = inputs([4, 4, 3, 2, 1, 0], 4, seed=15)
+    x, mask = random_inputs([4, 4, 3, 2, 1, 0], 4, seed=15)
     z = gate(x, mask)
     reported = gate.expected_penalties()
 
@@ -621,7 +592,7 @@ def test_monte_carlo_of_dependent_length_three_selection_agrees_with_frequency()
 @pytest.mark.parametrize("lengths", [[4, 3, 1, 0], [1], [1, 1, 0]])
 def test_selection_penalty_has_finite_nonzero_gradients(lengths):
     gate = make_gate(seed=18).train()
-    x, mask = inputs(lengths, max(lengths), seed=19)
+    x, mask = random_inputs(lengths, max(lengths), seed=19)
     x.requires_grad_(True)
     torch.manual_seed(3)
     gate(x, mask)
@@ -645,7 +616,7 @@ def test_gradients_through_the_sampled_chain_match_finite_differences(monkeypatc
     set_weights(gate, 2, prefix_scale=1.5)
     table = torch.tensor([0.8, 0.75, 0.85, 0.7], dtype=torch.float64)
     noise = patch_noise(monkeypatch, StepNoise(table=table))
-    x, mask = inputs([4, 3], 4, dim=2, seed=21, garbage=1.0)
+    x, mask = random_inputs([4, 3], 4, dim=2, seed=21, garbage=1.0)
 
     def penalties(embedded):
         noise.reset()

@@ -8,6 +8,7 @@ from hardkuma_allennlp.modules.gates import DependentHardKumaGate, Gate, HardKum
 from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaLayer
 from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
+from tests.modules.helpers import random_inputs
 
 DIM = 4
 
@@ -21,10 +22,8 @@ def make_gate(seed: int = 0, **kwargs) -> HardKumaGate:
 
 def inputs(lengths, seq_len: int = 7, seed: int = 1, scale: float = 3.0):
     """Inputs scaled so that the gates spread: some closed, some open, some in between."""
-    generator = torch.Generator().manual_seed(seed)
-    x = scale * torch.randn(len(lengths), seq_len, DIM, generator=generator, dtype=torch.float64)
-    mask = torch.arange(seq_len) < torch.tensor(lengths).unsqueeze(-1)
-    return x, mask
+    x, mask = random_inputs(lengths, seq_len, seed=seed, dim=DIM)
+    return scale * x, mask
 
 
 def test_registered_and_configurable():

@@ -2,35 +2,13 @@ import pytest
 import torch
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
-from allennlp.modules import Seq2SeqEncoder, Seq2VecEncoder
+from allennlp.modules import Seq2VecEncoder
 
 from hardkuma_allennlp.modules.seq2seq_encoders.masked_lstm import MaskedLstm
 from hardkuma_allennlp.modules.seq2vec_encoders.pooled_seq2seq_encoder import PooledSeq2SeqEncoder
+from tests.modules.helpers import UnmaskedEncoder
 
 POOLINGS = ["last", "max", "mean"]
-
-
-class Identity(Seq2SeqEncoder):
-    """Outputs its inputs unchanged, padding included, so that each position's state is known and
-    the pooling alone must ignore the padding; optionally claims to be bidirectional (first half
-    of the features forward, second half backward)."""
-
-    def __init__(self, dim: int, bidirectional: bool) -> None:
-        super().__init__()
-        self.dim = dim
-        self.bidirectional = bidirectional
-
-    def get_input_dim(self) -> int:
-        return self.dim
-
-    def get_output_dim(self) -> int:
-        return self.dim
-
-    def is_bidirectional(self) -> bool:
-        return self.bidirectional
-
-    def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        return inputs
 
 
 def batch(lengths, seq_len: int = 6, dim: int = 4, seed: int = 0, garbage: float = 1e3):
@@ -44,7 +22,7 @@ def batch(lengths, seq_len: int = 6, dim: int = 4, seed: int = 0, garbage: float
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_last_takes_the_last_valid_forward_state_and_the_first_backward_state(bidirectional):
     x, mask = batch([6, 3, 1])
-    pooled = PooledSeq2SeqEncoder(Identity(4, bidirectional), "last")(x, mask)
+    pooled = PooledSeq2SeqEncoder(UnmaskedEncoder(4, bidirectional), "last")(x, mask)
     # Shape: (3, 4)
     assert pooled.shape == (3, 4)
     for row, length in enumerate([6, 3, 1]):
@@ -55,7 +33,7 @@ def test_last_takes_the_last_valid_forward_state_and_the_first_backward_state(bi
 
 def test_max_and_mean_pool_over_the_valid_positions_only():
     x, mask = batch([6, 3, 1])
-    encoder = Identity(4, bidirectional=False)
+    encoder = UnmaskedEncoder(4, bidirectional=False)
     max_pooled = PooledSeq2SeqEncoder(encoder, "max")(x, mask)
     mean_pooled = PooledSeq2SeqEncoder(encoder, "mean")(x, mask)
     for row, length in enumerate([6, 3, 1]):
@@ -83,7 +61,7 @@ def test_padding_changes_nothing_with_a_recurrent_encoder(pooling):
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_rows_without_valid_tokens_pool_to_zeros(pooling):
     x, mask = batch([3, 0, 2])
-    encoder = PooledSeq2SeqEncoder(Identity(4, bidirectional=True), pooling)
+    encoder = PooledSeq2SeqEncoder(UnmaskedEncoder(4, bidirectional=True), pooling)
     pooled = encoder(x, mask)
     assert torch.isfinite(pooled).all() and not pooled[1].any()
     assert torch.equal(pooled[[0, 2]], encoder(x[[0, 2]], mask[[0, 2]]))
@@ -102,6 +80,6 @@ def test_configuration():
     )
     assert isinstance(encoder, PooledSeq2SeqEncoder) and encoder._pooling == "max"
     assert encoder.get_input_dim() == 6 and encoder.get_output_dim() == 5
-    assert PooledSeq2SeqEncoder(Identity(4, False))._pooling == "last"  # the default
+    assert PooledSeq2SeqEncoder(UnmaskedEncoder(4, False))._pooling == "last"  # the default
     with pytest.raises(ConfigurationError, match="pooling must be"):
-        PooledSeq2SeqEncoder(Identity(4, False), "sum")
+        PooledSeq2SeqEncoder(UnmaskedEncoder(4, False), "sum")
