@@ -20,7 +20,10 @@ moved off the mean (dev MSE = the score variance, 0.043) in 2 and 5 epochs
 (`results/beer_synthetic_paper_lr/`), while at 4e-3 a full-text RCNN learns within 150 steps.
 
 The data is generated (seed 1, 9,000 + 1,000 reviews per aspect, 1,000 annotated reviews, 50-d
-vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Each run
+vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Since
+2026-11-30 each aspect's files are decorrelated subsets, as Lei et al.'s are; `--correlated` runs
+the earlier data (plain samples) into `runs/beer_synthetic_correlated` and keeps its results in
+`results/beer_synthetic_correlated*` and the README's `beer-synthetic-correlated` table. Each run
 is `allennlp train` of a config in `training_config/` (one thread); its `metrics.json` and
 `config.json` are kept in `results/beer_synthetic/<run>/` and runs with kept results are not run
 again, so a sweep continues in a later session. The table (`docs/beer_synthetic_results.md` and
@@ -48,8 +51,9 @@ from results_store import (  # noqa: E402
 )
 
 BENCHMARK = "beer_synthetic"
-# Runs of `--variant`: the configs with overrides, kept apart from the protocol's table.
-VARIANTS = "beer_synthetic_variants"
+# The data of the runs before 2026-11-30 (`--correlated`): plain samples per aspect instead of
+# Lei et al.'s decorrelated subsets; its runs are kept apart.
+CORRELATED = "beer_synthetic_correlated"
 TARGETS = {0: 0.13, 1: 0.07, 2: 0.07}
 ASPECTS = {0: "look", 1: "smell", 2: "palate"}
 MODELS = {
@@ -59,12 +63,17 @@ MODELS = {
 }
 
 
-def ensure_data(directory: Path) -> None:
+def variants(benchmark: str) -> str:
+    """Where the `--variant` runs of a benchmark are kept, apart from the protocol's table."""
+    return benchmark + "_variants"
+
+
+def ensure_data(directory: Path, correlated: bool) -> None:
     if (directory / "annotations.json").exists():
         return
     script = ROOT / "scripts" / "make_synthetic_beer.py"
     command = [sys.executable, str(script), "--output", str(directory), "--seed", "1"]
-    subprocess.run(command, check=True)
+    subprocess.run(command + (["--correlated"] if correlated else []), check=True)
 
 
 def run_name(model: str, aspect: int, seed: int, variant=None) -> str:
@@ -90,7 +99,7 @@ def run(model: str, aspect: int, seed: int, args) -> str:
     }
     config = ROOT / "training_config" / MODELS[model][1]
     name = run_name(model, aspect, seed, args.variant)
-    benchmark = VARIANTS if args.variant else BENCHMARK
+    benchmark = variants(args.benchmark) if args.variant else args.benchmark
     after = None
     if args.variant:
 
@@ -108,7 +117,7 @@ def calibrate(name: str, aspect: int, args) -> None:
     decoded one by one, each conditioned on the decoded prefix, so a quantile of one decoding's
     scores would not give the share of another); then the annotated set under it. Kept in
     `calibrated_threshold.json` next to the run's metrics."""
-    kept = RESULTS / BENCHMARK / name
+    kept = RESULTS / args.benchmark / name
     archive = args.runs / name / "model.tar.gz"
     output = kept / "calibrated_threshold.json"
     if not (kept / "metrics.json").exists() or output.exists() or not archive.exists():
@@ -136,8 +145,8 @@ def percent(metrics: Dict, key: str) -> str:
     return f"{100 * metrics[key]:.1f}" if key in metrics else "-"
 
 
-def calibrated_cell(name: str) -> str:
-    path = RESULTS / BENCHMARK / name / "calibrated_threshold.json"
+def calibrated_cell(benchmark: str, name: str) -> str:
+    path = RESULTS / benchmark / name / "calibrated_threshold.json"
     if not path.exists():
         return "-"
     result = json.loads(path.read_text())
@@ -148,8 +157,8 @@ def calibrated_cell(name: str) -> str:
     )
 
 
-def markdown(names: List[str]) -> str:
-    kept = load_results(BENCHMARK)
+def markdown(benchmark: str, names: List[str]) -> str:
+    kept = load_results(benchmark)
     lines = [
         "| aspect (target) | model | run | epochs | precision (%) | selected (%) | test MSE "
         "| dev MSE | calibrated threshold: precision / selected (%) |",
@@ -174,19 +183,56 @@ def markdown(names: List[str]) -> str:
         lines.append(
             head + f" {epochs} | {percent(m, 'test_rationale_precision')} | "
             f"{percent(m, 'test_selected')} | {m['test_mse']:.4f} | "
-            f"{m['best_validation_mse']:.4f} | {calibrated_cell(name)} |"
+            f"{m['best_validation_mse']:.4f} | {calibrated_cell(benchmark, name)} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + seed_summary(names, kept)
 
 
-def variants_table() -> str:
+def seed_summary(names: List[str], kept: Dict) -> str:
+    """Per aspect and model with two or more finished seeds: the mean and range of precision and
+    selection over the seeds, and how many seeds meet issue 10's goal (precision >= 90 %, selection
+    within 2 points of the target)."""
+    groups: Dict = {}
+    for name in names:
+        result = kept.get(name)
+        if result is not None and "failed" not in result:
+            model, aspect, _ = name.split("_")
+            groups.setdefault((int(aspect[1:]), model), []).append(result["metrics"])
+    lines = []
+    for (aspect, model), runs in groups.items():
+        if len(runs) < 2:
+            continue
+        precision = [100 * m["test_rationale_precision"] for m in runs]
+        selected = [100 * m["test_selected"] for m in runs]
+        target = 100 * TARGETS[aspect]
+        met = sum(p >= 90 and abs(s - target) <= 2 for p, s in zip(precision, selected))
+        lines.append(
+            f"| {ASPECTS[aspect]} ({target:.0f} %) | {MODELS[model][0]} | {len(runs)} | "
+            f"{sum(precision) / len(runs):.1f} ({min(precision):.1f}-{max(precision):.1f}) | "
+            f"{sum(selected) / len(runs):.1f} ({min(selected):.1f}-{max(selected):.1f}) | "
+            f"{sum(m['test_mse'] for m in runs) / len(runs):.4f} | {met} of {len(runs)} |"
+        )
+    if not lines:
+        return ""
+    head = [
+        "",
+        "Over seeds (mean, and range in brackets):",
+        "",
+        "| aspect (target) | model | seeds | precision (%) | selected (%) | test MSE "
+        "| seeds meeting the goal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(head + lines) + "\n"
+
+
+def variants_table(benchmark: str) -> str:
     """The `--variant` runs: what each changes against the config of its time, and its results."""
     lines = [
         "| run | changes against the config | epochs | precision (%) | selected (%) | test MSE |",
         "|---|---|---|---|---|---|",
     ]
-    for name, result in sorted(load_results(VARIANTS).items()):
-        changes = f"`{(RESULTS / VARIANTS / name / 'variant.json').read_text()}`"
+    for name, result in sorted(load_results(variants(benchmark)).items()):
+        changes = f"`{(RESULTS / variants(benchmark) / name / 'variant.json').read_text()}`"
         if "failed" in result:
             lines.append(f"| {name} | {changes} | failed ||||")
             continue
@@ -197,7 +243,7 @@ def variants_table() -> str:
             f"{m['test_mse']:.4f} |"
         )
     table = "\n".join(lines) + "\n"
-    (ROOT / "docs" / "beer_synthetic_variants.md").write_text(table)
+    (ROOT / "docs" / f"{variants(benchmark)}.md").write_text(table)
     return table
 
 
@@ -215,8 +261,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--aspects", type=int, nargs="+", choices=[0, 1, 2], default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
-    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / BENCHMARK)
-    parser.add_argument("--data", type=Path, default=ROOT / "runs" / BENCHMARK / "data")
+    parser.add_argument(
+        "--correlated",
+        action="store_true",
+        help="the data before 2026-11-30 (plain samples per aspect, `make_synthetic_beer.py "
+        f"--correlated`); runs in runs/{CORRELATED}, results in results/{CORRELATED}",
+    )
+    parser.add_argument("--runs", type=Path, help="default: runs/<benchmark>")
+    parser.add_argument("--data", type=Path, help="default: runs/<benchmark>/data")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument(
         "--calibration-steps", type=int, default=7, help="bisection steps of the threshold"
@@ -230,24 +282,27 @@ def main() -> None:
         "--variant",
         nargs=2,
         metavar=("NAME", "JSON"),
-        help="train with these config overrides, kept in results/beer_synthetic_variants",
+        help="train with these config overrides, kept in results/<benchmark>_variants",
     )
     parser.add_argument("--summarize-only", action="store_true")
     args = parser.parse_args()
+    args.benchmark = CORRELATED if args.correlated else BENCHMARK
+    args.runs = args.runs or ROOT / "runs" / args.benchmark
+    args.data = args.data or args.runs / "data"
     plan = [(m, a, s) for s in args.seeds for m in args.models for a in args.aspects]
     if not args.summarize_only:
-        ensure_data(args.data)
+        ensure_data(args.data, args.correlated)
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda spec: run(*spec, args), plan))
         for model, aspect, seed in plan:
             if model == "hardkuma" and not args.variant:
                 calibrate(run_name(model, aspect, seed), aspect, args)
     if args.variant:
-        print(variants_table())
+        print(variants_table(args.benchmark))
         return
     # The whole protocol (seed 1), whatever this invocation ran: what is missing shows as "not
     # run"; and every other kept run (further seeds), next to its aspect and model.
-    kept = set(load_results(BENCHMARK))
+    kept = set(load_results(args.benchmark))
     names = [
         run_name(m, a, s)
         for a in ASPECTS
@@ -255,9 +310,9 @@ def main() -> None:
         for s in sorted({1, *args.seeds, *(int(n.rsplit("_s", 1)[1]) for n in kept)})
         if s == 1 or run_name(m, a, s) in kept
     ]
-    table = markdown(names)
-    (ROOT / "docs" / "beer_synthetic_results.md").write_text(table)
-    replace_section(ROOT / "README.md", "beer-synthetic", table)
+    table = markdown(args.benchmark, names)
+    (ROOT / "docs" / f"{args.benchmark}_results.md").write_text(table)
+    replace_section(ROOT / "README.md", args.benchmark.replace("_", "-"), table)
     print(table)
 
 

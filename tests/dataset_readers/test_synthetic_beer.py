@@ -1,6 +1,7 @@
 import gzip
 import importlib.util
 import json
+import random
 import subprocess
 import sys
 
@@ -162,3 +163,49 @@ def test_same_seed_same_files_other_seed_different_files(data_dir, tmp_path):
     for name in ALL_FILES:
         assert (again / name).read_bytes() == (data_dir / name).read_bytes(), name
         assert (other / name).read_bytes() != (data_dir / name).read_bytes(), name
+
+
+def explained_share(scores, aspect):
+    """R^2 of a least-squares fit of the aspect's score on the other four (and a constant)."""
+    design = np.hstack([np.ones((len(scores), 1)), np.delete(scores, aspect, axis=1)])
+    weights = np.linalg.lstsq(design, scores[:, aspect], rcond=None)[0]
+    return 1 - np.mean((scores[:, aspect] - design @ weights) ** 2) / scores[:, aspect].var()
+
+
+def test_aspect_files_are_decorrelated_subsets_and_correlated_writes_plain_samples(
+    data_dir, tmp_path
+):
+    plain = tmp_path / "plain"
+    synthetic.main(["--output", str(plain), "--seed", "3", "--correlated"] + SIZES)
+    # The annotated reviews and the vectors are the same either way.
+    for name in ("annotations.json", VECTORS):
+        assert (plain / name).read_bytes() == (data_dir / name).read_bytes()
+    for aspect in range(3):
+        name = f"reviews.aspect{aspect}.train.txt.gz"
+        subset = np.array([s for s, _ in review_rows(data_dir / name)])
+        sample = np.array([s for s, _ in review_rows(plain / name)])
+        # The other scores explain much less of the aspect's score in its own file ...
+        assert explained_share(subset, aspect) < explained_share(sample, aspect) - 0.15, aspect
+        # ... but the scores still rise together (one latent quality drives all five).
+        correlation = np.corrcoef(subset.T)[aspect]
+        assert (np.delete(correlation, aspect) > 0.1).all(), aspect
+        # Only the aspect's own file is decorrelated for it.
+        other_file = np.array(
+            [s for s, _ in review_rows(data_dir / f"reviews.aspect{(aspect + 1) % 3}.train.txt.gz")]
+        )
+        assert explained_share(subset, aspect) < explained_share(other_file, aspect), aspect
+
+
+def test_decorrelated_subset_keeps_the_reviews_the_other_scores_predict_worst():
+    rng = random.Random(0)
+    lines = synthetic.decorrelated_review_lines(rng, 20, aspect=1)
+    assert len(lines) == 20
+    assert synthetic.decorrelated_review_lines(rng, 0, aspect=1) == []
+    # The same pool again: the kept reviews are the 20 largest residuals of the 60, in order.
+    rng = random.Random(0)
+    pool = [synthetic.make_review(rng)[:2] for _ in range(3 * 20)]
+    scores = np.array([s for _, s in pool])
+    design = np.hstack([np.ones((60, 1)), np.delete(scores, 1, axis=1)])
+    residuals = np.abs(scores[:, 1] - design @ np.linalg.lstsq(design, scores[:, 1], rcond=None)[0])
+    kept = sorted(np.argsort(-residuals, kind="stable")[:20])
+    assert lines == [f"{synthetic.format_scores(pool[i][1])}\t{' '.join(pool[i][0])}" for i in kept]
