@@ -40,11 +40,11 @@ Why it is (meant to be) about as hard as the real data:
   sentences without any score information (serving, bottle, price, brewery, the story) and
   sentences with sentiment words about other things ("the bartender was great", another beer
   of the brewery), some of them with an aspect's cue word ("the head brewer was nice").
-- Like Lei et al.'s per-aspect files, which are "procedurally decorrelated subsets" of the
-  reviews (their aspect's rating is less correlated with the other four than in the reviews at
-  large), each aspect's training and heldout file is a subset: of `DECORRELATION_POOL` times as
-  many reviews, those whose aspect score the other four scores predict worst (the largest
-  absolute residuals of a least-squares fit on the pool). Lei et al.'s exact procedure is not
+- Like Lei et al.'s per-aspect files, which are subsets of the reviews chosen so that their
+  aspect's rating is less correlated with the other four than in the reviews at large, each
+  aspect's training and heldout file is a subset: of `DECORRELATION_POOL` times as many
+  reviews, those whose aspect score the other four scores predict worst (the largest absolute
+  residuals of a least-squares fit on the pool). Lei et al.'s exact procedure is not
   reproduced here; this is our own. The scores stay positively correlated, and the annotated
   reviews are a plain sample. `--correlated` writes plain samples instead (the data of the
   benchmark runs before 2026-11-30, whose smell and palate rationales picked up the taste and
