@@ -846,12 +846,13 @@ def make_vectors(seed: int, dim: int) -> List[str]:
 # ----------------------------------------------------------------------------------------------
 
 
+def review_line(tokens: List[str], scores: Sequence[float]) -> str:
+    """One line of a review file: the five scores, a TAB, the text."""
+    return f"{format_scores(scores)}\t{' '.join(tokens)}"
+
+
 def review_lines(rng: random.Random, size: int) -> List[str]:
-    lines = []
-    for _ in range(size):
-        tokens, scores, _ = make_review(rng)
-        lines.append(f"{format_scores(scores)}\t{' '.join(tokens)}")
-    return lines
+    return [review_line(*make_review(rng)[:2]) for _ in range(size)]
 
 
 def decorrelated_review_lines(rng: random.Random, size: int, aspect: int) -> List[str]:
@@ -866,7 +867,7 @@ def decorrelated_review_lines(rng: random.Random, size: int, aspect: int) -> Lis
     weights = np.linalg.lstsq(design, scores[:, aspect], rcond=None)[0]
     residuals = np.abs(scores[:, aspect] - design @ weights)
     keep = sorted(np.argsort(-residuals, kind="stable")[:size].tolist())
-    return [f"{format_scores(pool[i][1])}\t{' '.join(pool[i][0])}" for i in keep]
+    return [review_line(*pool[i]) for i in keep]
 
 
 def annotation_lines(rng: random.Random, size: int) -> List[str]:
