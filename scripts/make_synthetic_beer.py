@@ -861,13 +861,36 @@ def decorrelated_review_lines(rng: random.Random, size: int, aspect: int) -> Lis
     if size == 0:
         return []
     pool = [make_review(rng)[:2] for _ in range(DECORRELATION_POOL * size)]
-    # Shape: (pool_size, 5)
-    scores = np.array([review_scores for _, review_scores in pool])
-    design = np.hstack([np.ones((len(pool), 1)), np.delete(scores, aspect, axis=1)])
-    weights = np.linalg.lstsq(design, scores[:, aspect], rcond=None)[0]
-    residuals = np.abs(scores[:, aspect] - design @ weights)
+    residuals = np.abs(other_scores_residuals(np.array([s for _, s in pool]), aspect))
     keep = sorted(np.argsort(-residuals, kind="stable")[:size].tolist())
     return [review_line(*pool[i]) for i in keep]
+
+
+def other_scores_residuals(scores: np.ndarray, aspect: int) -> np.ndarray:
+    """`scores` of shape (num_reviews, 5): the residuals of a least-squares fit of the aspect's
+    score on the other four scores and a constant."""
+    design = np.hstack([np.ones((len(scores), 1)), np.delete(scores, aspect, axis=1)])
+    weights = np.linalg.lstsq(design, scores[:, aspect], rcond=None)[0]
+    return scores[:, aspect] - design @ weights
+
+
+def line_scores(lines: List[str]) -> np.ndarray:
+    """The five scores of each review line, shape (len(lines), 5)."""
+    return np.array([[float(v) for v in line.split("\t")[0].split()] for line in lines])
+
+
+def describe_correlation(aspect: int, scores: np.ndarray) -> str:
+    """How much the aspect's score in its training file goes with the other four: the numbers
+    behind the README's description of the decorrelated files."""
+    if len(scores) <= NUM_ASPECTS or scores[:, aspect].var() == 0:
+        return f"aspect {aspect}: too few reviews to describe"
+    correlation = np.delete(np.corrcoef(scores.T)[aspect], aspect)
+    explained = 1 - np.mean(other_scores_residuals(scores, aspect) ** 2) / scores[:, aspect].var()
+    return (
+        f"aspect {aspect} training file: correlation with the other four scores "
+        f"{correlation.min():.2f}-{correlation.max():.2f}, share of its variance they explain "
+        f"{explained:.2f}"
+    )
 
 
 def annotation_lines(rng: random.Random, size: int) -> List[str]:
@@ -911,6 +934,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     start = time.time()
     output: Path = args.output
     output.mkdir(parents=True, exist_ok=True)
+    all_scores = []
     for aspect in range(3):
         for split, size in (("train", args.train), ("heldout", args.heldout)):
             rng = random.Random(f"{args.seed}-aspect{aspect}-{split}")
@@ -919,11 +943,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             else:
                 lines = decorrelated_review_lines(rng, size, aspect)
             write_gzip(output / f"reviews.aspect{aspect}.{split}.txt.gz", lines)
+            all_scores.append(line_scores(lines).reshape(-1, NUM_ASPECTS))
+            if split == "train":
+                print(describe_correlation(aspect, all_scores[-1]))
     rng = random.Random(f"{args.seed}-annotations")
     lines = annotation_lines(rng, args.annotated)
     (output / "annotations.json").write_text("".join(line + "\n" for line in lines))
     vectors = make_vectors(args.seed, args.dim)
     write_gzip(output / f"review+wiki.filtered.{args.dim}.txt.gz", vectors)
+    scores = np.concatenate(all_scores)
+    if len(scores) > 1 and (scores.std(axis=0) > 0).all():
+        pairwise = np.corrcoef(scores.T)[np.triu_indices(NUM_ASPECTS, 1)]
+        print(
+            f"mean pairwise correlation of the scores over all review files: {pairwise.mean():.2f}"
+        )
     print(
         f"wrote a synthetic BeerAdvocate set ({len(vectors)} word types, {args.dim}-d vectors) "
         f"to {output} in {time.time() - start:.1f} s"

@@ -173,10 +173,11 @@ def explained_share(scores, aspect):
 
 
 def test_aspect_files_are_decorrelated_subsets_and_correlated_writes_plain_samples(
-    data_dir, tmp_path
+    data_dir, tmp_path, capsys
 ):
     plain = tmp_path / "plain"
     synthetic.main(["--output", str(plain), "--seed", "3", "--correlated"] + SIZES)
+    printed = capsys.readouterr().out.splitlines()
     # The annotated reviews and the vectors are the same either way.
     for name in ("annotations.json", VECTORS):
         assert (plain / name).read_bytes() == (data_dir / name).read_bytes()
@@ -184,6 +185,8 @@ def test_aspect_files_are_decorrelated_subsets_and_correlated_writes_plain_sampl
         name = f"reviews.aspect{aspect}.train.txt.gz"
         subset = np.array([s for s, _ in review_rows(data_dir / name)])
         sample = np.array([s for s, _ in review_rows(plain / name)])
+        # The generator prints the share of the aspect's variance the other scores explain.
+        assert f"they explain {explained_share(sample, aspect):.2f}" in printed[aspect], printed
         # The other scores explain much less of the aspect's score in its own file ...
         assert explained_share(subset, aspect) < explained_share(sample, aspect) - 0.15, aspect
         # ... but the scores still rise together (one latent quality drives all five).
