@@ -4,9 +4,11 @@ paper's dependent HardKuma model over bidirectional RCNNs (hidden size 200), on 
 
     .venv/bin/python benchmarks/beer_speed.py [--reviews 256] [--max-length 256] [--repeats 2]
 
-The script writes synthetic reviews in Lei et al.'s format (random words; lengths uniform in
-100-300 tokens, truncated to `--max-length` as both training scripts do) and random 50d vectors
-into a temporary directory. Then, each in a fresh process with one thread, alternating between
+The batch is, for each of `--data` (default both): `synthetic`, the first `--reviews` reviews of
+the synthetic Beer training file of aspect 0 (`scripts/make_synthetic_beer.py --seed 1`: realistic
+vocabulary and lengths) with its 50d vectors; `random`, random words (lengths uniform in 100-300
+tokens) with random 50d vectors. Reviews are truncated to `--max-length` as both training
+scripts do. Then, each in a fresh process with one thread, alternating between
 repeats:
 
 - ours: `training_config/beer_hardkuma.jsonnet`'s model, built by AllenNLP from the config
@@ -18,8 +20,10 @@ repeats:
   Adam), from `../shared/anchors/interpretable_predictions` (or `$ANCHORS_DIR`).
 
 Each process times `--steps` steps and reports the mean of all but the first. The result is the
-ratio of the medians over repeats (theirs / ours: above 1 means ours is faster); it replaces the
-README's `beer-speed` section and `docs/beer_speed.md`. `--device cuda` times both on a GPU.
+ratio of the medians over repeats (theirs / ours: above 1 means ours is faster). The
+measurement is kept in `results/beer_speed/speed.json` (`--summarize-only` renders it again); the
+table replaces the README's `beer-speed` section and `docs/beer_speed.md`. `--device cuda` times
+both on a GPU.
 """
 
 import argparse
@@ -28,6 +32,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +41,9 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ANCHORS, ROOT, replace_section  # noqa: E402
+from results_store import ANCHORS, RESULTS, ROOT, replace_section  # noqa: E402
+
+RESULT = RESULTS / "beer_speed"
 
 OURS = r"""
 import json, os, resource, sys, time, torch
@@ -56,9 +63,10 @@ vocab = Vocabulary.from_instances(instances)
 model = Model.from_params(vocab=vocab, params=config.pop("model")).to(device)
 callback_params = config.pop("trainer").pop("callbacks")[0]
 callback = TrainerCallback.from_params(callback_params, serialization_dir=data)
-callback.attach(model)
+# One epoch of 9k reviews in batches of 256: what the multiplier's rate per epoch is scaled by.
+callback.attach(model, steps_per_epoch=36)
 parameters = [p for p in model.parameters() if p.requires_grad]
-optimizer = torch.optim.Adam(parameters, lr=4e-4, weight_decay=1e-6)
+optimizer = torch.optim.Adam(parameters, lr=4e-4, weight_decay=2e-6)
 batch = Batch(instances)
 batch.index_instances(vocab)
 tensors = move_to_device(batch.as_tensor_dict(), torch.device(device))
@@ -104,7 +112,7 @@ with torch.no_grad():
     model.embed.weight.data.copy_(torch.from_numpy(vectors))
 model.embed.weight.requires_grad = False
 model = model.to(device)
-optimizer = torch.optim.Adam(model.parameters(), lr=4e-4, weight_decay=1e-6)
+optimizer = torch.optim.Adam(model.parameters(), lr=4e-4, weight_decay=2e-6)
 x, targets, _ = prepare_minibatch(examples, model.vocab, device=device)
 times, user, kernel = [], [], []
 for step in range(steps):
@@ -128,7 +136,8 @@ print(json.dumps({"times": times, "user": user, "kernel": kernel, "loss": float(
 """
 
 
-def write_data(directory: Path, reviews: int, seed: int = 0) -> None:
+def write_random(directory: Path, reviews: int, seed: int = 0) -> None:
+    """Random words (lengths uniform in 100-300 tokens) and random 50d vectors."""
     generator = random.Random(seed)
     words = [f"w{i}" for i in range(5000)]
     with gzip.open(directory / "reviews.aspect0.train.txt.gz", "wt", encoding="utf-8") as out:
@@ -140,6 +149,24 @@ def write_data(directory: Path, reviews: int, seed: int = 0) -> None:
         for word in words:
             out.write(word + " " + " ".join(f"{generator.gauss(0, 0.3):.4f}" for _ in range(50)))
             out.write("\n")
+
+
+def write_synthetic(directory: Path, reviews: int) -> None:
+    """The first reviews of the synthetic Beer training file of aspect 0 (realistic vocabulary
+    and lengths; `scripts/make_synthetic_beer.py --seed 1`) and its 50d vectors."""
+    source = ROOT / "runs" / "beer_synthetic" / "data"
+    if not (source / "annotations.json").exists():
+        script = ROOT / "scripts" / "make_synthetic_beer.py"
+        command = [sys.executable, str(script), "--output", str(source), "--seed", "1"]
+        subprocess.run(command, check=True)
+    with gzip.open(source / "reviews.aspect0.train.txt.gz", "rt", encoding="utf-8") as handle:
+        lines = [line for _, line in zip(range(reviews), handle)]
+    with gzip.open(directory / "reviews.aspect0.train.txt.gz", "wt", encoding="utf-8") as out:
+        out.writelines(lines)
+    shutil.copy(source / "review+wiki.filtered.50.txt.gz", directory / "vectors.txt.gz")
+
+
+DATA = {"synthetic": write_synthetic, "random": write_random}
 
 
 def run(name: str, data: Path, args) -> Dict[str, float]:
@@ -173,48 +200,71 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-readme", action="store_true", help="print only")
+    parser.add_argument("--data", nargs="+", choices=sorted(DATA), default=["synthetic", "random"])
+    parser.add_argument("--summarize-only", action="store_true", help="render the kept result")
     args = parser.parse_args()
-    runs: Dict[str, List[Dict[str, float]]] = {"ours": [], "theirs": []}
-    with tempfile.TemporaryDirectory() as directory:
-        data = Path(directory)
-        write_data(data, args.reviews)
-        for repeat in range(args.repeats):
-            order = ["ours", "theirs"] if repeat % 2 == 0 else ["theirs", "ours"]
-            for name in order:
-                runs[name].append(run(name, data, args))
-                print(f"{name}: {runs[name][-1]['times']:.2f} s/step", flush=True)
-    times = {name: [r["times"] for r in measured] for name, measured in runs.items()}
-
-    def cpu(name: str) -> str:
-        user = statistics.median(r["user"] for r in runs[name])
-        kernel = statistics.median(r["kernel"] for r in runs[name])
-        return f"{user:.2f} / {kernel:.2f}"
-
-    ratio = statistics.median(times["theirs"]) / statistics.median(times["ours"])
-    where = f"{platform.machine()} CPU, one thread" if args.device == "cpu" else args.device
-    text = "\n".join(
-        [
-            f"| Beer training step, {args.reviews} reviews, <= {args.max_length} tokens | "
-            "seconds per step (each repeat) | CPU seconds per step, user / kernel (median) |",
-            "|---|---|---|",
-            f"| ours (`beer_hardkuma.jsonnet`) | {', '.join(f'{t:.2f}' for t in times['ours'])} "
-            f"| {cpu('ours')} |",
-            f"| the authors' code | {', '.join(f'{t:.2f}' for t in times['theirs'])} "
-            f"| {cpu('theirs')} |",
-            "",
-            f"**Speed-up: {ratio:.2f}x** (authors / ours, ratio of the medians), {where}, "
-            f"mean of steps 2-{args.steps} in fresh processes, {args.repeats} alternating repeats: "
-            f"`benchmarks/beer_speed.py --repeats {args.repeats}"
-            + (f" --device {args.device}" if args.device != "cpu" else "")
-            + "`.",
-        ]
-    )
+    if args.summarize_only:
+        print(render(json.loads((RESULT / "speed.json").read_text())))
+        return
+    measurements = {}
+    for kind in args.data:
+        runs: Dict[str, List[Dict[str, float]]] = {"ours": [], "theirs": []}
+        with tempfile.TemporaryDirectory() as directory:
+            data = Path(directory)
+            DATA[kind](data, args.reviews)
+            for repeat in range(args.repeats):
+                order = ["ours", "theirs"] if repeat % 2 == 0 else ["theirs", "ours"]
+                for name in order:
+                    runs[name].append(run(name, data, args))
+                    print(f"{kind} {name}: {runs[name][-1]['times']:.2f} s/step", flush=True)
+        measurements[kind] = runs
+    record = {
+        "command": "benchmarks/beer_speed.py " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()} CPU, one thread" if args.device == "cpu" else args.device,
+        "reviews": args.reviews,
+        "max_length": args.max_length,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "measurements": measurements,
+    }
+    text = render(record)
     print(text)
     if not args.no_readme:
-        name = "beer_speed.md" if args.device == "cpu" else f"beer_speed_{args.device}.md"
-        (ROOT / "docs" / name).write_text(text + "\n")
+        suffix = "" if args.device == "cpu" else f"_{args.device}"
+        RESULT.mkdir(parents=True, exist_ok=True)
+        (RESULT / f"speed{suffix}.json").write_text(json.dumps(record, indent=2) + "\n")
+        (ROOT / "docs" / f"beer_speed{suffix}.md").write_text(text + "\n")
         marker = "beer-speed" if args.device == "cpu" else f"beer-speed-{args.device}"
         replace_section(ROOT / "README.md", marker, text)
+
+
+def render(record: Dict) -> str:
+    """The speed table of a kept measurement (`results/beer_speed/speed*.json`)."""
+    lines = [
+        f"| Beer training step, {record['reviews']} reviews, <= {record['max_length']} tokens "
+        "| seconds per step (each repeat) | CPU seconds per step, user / kernel (median) "
+        "| speed-up |",
+        "|---|---|---|---|",
+    ]
+    for kind, runs in record["measurements"].items():
+        times = {name: [r["times"] for r in measured] for name, measured in runs.items()}
+        ratio = statistics.median(times["theirs"]) / statistics.median(times["ours"])
+        for name, label in (("ours", "ours (`beer_hardkuma.jsonnet`)"), ("theirs", "authors")):
+            user = statistics.median(r["user"] for r in runs[name])
+            kernel = statistics.median(r["kernel"] for r in runs[name])
+            cell = f"**{ratio:.2f}x**" if name == "ours" else ""
+            lines.append(
+                f"| {label}, {kind} reviews | {', '.join(f'{t:.2f}' for t in times[name])} "
+                f"| {user:.2f} / {kernel:.2f} | {cell} |"
+            )
+    lines += [
+        "",
+        f"Speed-up: authors / ours, ratio of the median step times; {record['machine']}, mean of "
+        f"steps 2-{record['steps']} in fresh processes, {record['repeats']} alternating repeats: "
+        f"`{record['command']}`. Synthetic reviews: the first {record['reviews']} of "
+        "`make_synthetic_beer.py --seed 1`, aspect 0; random: random words and vectors.",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

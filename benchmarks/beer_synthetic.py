@@ -13,17 +13,20 @@ numbers say how the models behave on a task of the same shape, not how they do o
     .venv/bin/python benchmarks/beer_synthetic.py --models hardkuma --aspects 1 --epochs 20 \
         --variant NAME '{"model.encoder.gate.shape": {"min_shape": 1e-6}}'  # config overrides
 
-One deviation from the configs: Adam's learning rate is 4e-3 (`--lr`), not the paper's 4e-4.
-The paper trained on about 80k reviews per aspect (300+ steps per epoch at batch 256); the 9,000
-synthetic reviews give 36 steps per epoch, and at 4e-4 neither the full-text RCNN nor HardKuma
-moved off the mean (dev MSE = the score variance, 0.043) in 2 and 5 epochs
-(`results/beer_synthetic_paper_lr/`), while at 4e-3 a full-text RCNN learns within 150 steps.
+The configs run as shipped: a run overrides only the number of epochs and the seeds (and
+`--variant` runs, kept apart in `results/beer_synthetic_variants`, whatever they name). The
+runs before 2026-12-02 used Adam 4e-3 instead of the configs' 4e-4 and the earlier
+`beer_hardkuma.jsonnet`; they are kept in `results/archive/beer_synthetic_lr4e-3/`.
+
+Besides `metrics.json` and `config.json`, each run keeps `curve.json`: the dev MSE and decoded
+selection of every epoch, from which `benchmarks/beer_learning_curve.py` draws our side of the
+learning curves.
 
 The data is generated (seed 1, 9,000 + 1,000 reviews per aspect, 1,000 annotated reviews, 50-d
 vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Since
 2026-11-30 each aspect's files are decorrelated subsets, as Lei et al.'s are; `--correlated` runs
 the earlier data (plain samples) into `runs/beer_synthetic_correlated` and keeps its results in
-`results/beer_synthetic_correlated*` and the README's `beer-synthetic-correlated` table. Each run
+`results/beer_synthetic_correlated*` and `docs/beer_synthetic_correlated_results.md`. Each run
 is `allennlp train` of a config in `training_config/` (one thread); its `metrics.json` and
 `config.json` are kept in `results/beer_synthetic/<run>/` and runs with kept results are not run
 again, so a sweep continues in a later session. The table (`docs/beer_synthetic_results.md` and
@@ -86,7 +89,6 @@ def run(model: str, aspect: int, seed: int, args) -> str:
         "numpy_seed": seed,
         "pytorch_seed": seed,
         "trainer.num_epochs": args.epochs,
-        "trainer.optimizer.lr": args.lr,
     }
     if args.variant:
         overrides.update(json.loads(args.variant[1]))
@@ -100,15 +102,34 @@ def run(model: str, aspect: int, seed: int, args) -> str:
     config = ROOT / "training_config" / MODELS[model][1]
     name = run_name(model, aspect, seed, args.variant)
     benchmark = variants(args.benchmark) if args.variant else args.benchmark
-    after = None
-    if args.variant:
 
-        def after(serialization_dir, kept):
+    def after(serialization_dir: Path, kept: Path) -> None:
+        keep_curve(serialization_dir, kept)
+        if args.variant:
             (kept / "variant.json").write_text(args.variant[1])
 
     return train(
         benchmark, name, config, overrides, args.runs, after=after, env=env, extend=args.extend
     )
+
+
+def keep_curve(serialization_dir: Path, kept: Path) -> None:
+    """The per-epoch metrics of a finished run, as `curve.json` next to its `metrics.json`."""
+    curve = []
+    epoch = 0
+    while (serialization_dir / f"metrics_epoch_{epoch}.json").exists():
+        metrics = json.loads((serialization_dir / f"metrics_epoch_{epoch}.json").read_text())
+        curve.append(
+            {
+                "epoch": epoch + 1,
+                "dev_mse": metrics["validation_mse"],
+                "dev_selected": metrics["validation_selected"],
+                "train_mse": metrics["training_mse"],
+                "selection_multiplier": metrics.get("training_lagrangian_selection_lambda"),
+            }
+        )
+        epoch += 1
+    (kept / "curve.json").write_text(json.dumps({"curve": curve}, indent=2) + "\n")
 
 
 def calibrate(name: str, aspect: int, args) -> None:
@@ -252,12 +273,6 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument(
-        "--lr",
-        type=float,
-        default=4e-3,
-        help="Adam's learning rate (the configs' 4e-4 is the paper's, for ~80k reviews)",
-    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--aspects", type=int, nargs="+", choices=[0, 1, 2], default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
@@ -312,7 +327,8 @@ def main() -> None:
     ]
     table = markdown(args.benchmark, names)
     (ROOT / "docs" / f"{args.benchmark}_results.md").write_text(table)
-    replace_section(ROOT / "README.md", args.benchmark.replace("_", "-"), table)
+    if not args.correlated:
+        replace_section(ROOT / "README.md", args.benchmark.replace("_", "-"), table)
     print(table)
 
 

@@ -19,5 +19,5 @@ snli.experiment(
   },
   attend_dropout=0.0,
   // The target anneals from the initial rate over the first 3 epochs (139 batches of 64 each).
-  callbacks=[{ type: 'lagrangian', selection: target, anneal_steps: 3 * 139 }],
+  callbacks=[{ type: 'lagrangian', selection: target, anneal_epochs: 3 }],
 )

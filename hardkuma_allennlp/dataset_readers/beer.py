@@ -12,6 +12,7 @@ from allennlp.data.fields import Field, MetadataField, TensorField, TextField
 from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token
+from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 
 from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
 
@@ -54,7 +55,10 @@ class BeerAdvocateDatasetReader(DatasetReader):
     - the annotation file (`annotations.json`): JSON lines, each an object with `x` (list of
       tokens), `y` (five scores) and keys `"0"` to `"4"`, each a list of `[start, end)` token
       spans (end exclusive) that annotators marked as the rationale for that aspect. Other keys
-      (`raw`, `rid`, ...) are ignored.
+      (`raw`, `rid`, ...) are ignored. The list `x` is authoritative, because the spans index
+      into it: every entry is one token, also where it is empty or holds whitespace (the
+      published file has `'\\xa0'`, `'\\xa0just'` and `'suggest\\x85'`); see
+      `vocabulary_form` for what the model reads of such a token.
 
     Each `Instance` has the fields:
 
@@ -200,17 +204,12 @@ class BeerAdvocateDatasetReader(DatasetReader):
             raise BeerFormatError("'x' must be a list of token strings")
         if not tokens:
             raise BeerFormatError("'x' is empty: an annotated review needs tokens")
-        for position, token in enumerate(tokens):
-            if not token or token != token.strip() or len(token.split()) != 1:
-                raise BeerFormatError(
-                    f"token {position} of 'x' ({token!r}) is empty or contains whitespace"
-                )
         scores = item["y"]
         if not isinstance(scores, list) or len(scores) != NUM_ASPECTS:
             raise BeerFormatError(f"'y' must be a list of {NUM_ASPECTS} scores, found {scores!r}")
         scores = [_parse_score(value) for value in scores]
         spans = {a: item[str(a)] for a in range(NUM_ASPECTS)}
-        return self._make_instance([t.lower() for t in tokens], scores, spans)
+        return self._make_instance([vocabulary_form(t) for t in tokens], scores, spans)
 
     # ------------------------------------------------------------------------------------------
     # Instances
@@ -315,6 +314,20 @@ class BeerAdvocateDatasetReader(DatasetReader):
             }
         )
         return Instance(fields)
+
+
+def vocabulary_form(token: str) -> str:
+    """
+    The form of an `annotations.json` token that the model reads: lowercased, with leading and
+    trailing whitespace removed and each inner run of whitespace replaced by one `_`, so that the
+    token stays one token and the gold spans, which index into `x`, stay aligned. Whitespace is
+    what Python's `str.split` splits on, which includes U+00A0, U+0085, U+2028 and U+3000 (the
+    published file has U+00A0 and U+0085 inside three tokens); the review files are split on the
+    same characters, so `'suggest\\x85'` reads as `suggest` in both. A token that is empty or only
+    whitespace becomes AllenNLP's unknown-word token `@@UNKNOWN@@`.
+    """
+    parts = token.lower().split()
+    return "_".join(parts) if parts else DEFAULT_OOV_TOKEN
 
 
 # A plain decimal number: Python's float() also takes "0_1", full-width digits, "inf", "1e-1".

@@ -1,4 +1,5 @@
 import logging
+import math
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
@@ -44,11 +45,12 @@ class LagrangianCallback(TrainerCallback):
     - "dual_ascent" (the default): a signed multiplier moved additively, with a damping term,
       which holds the expected rate at the target from either side. With a fixed target it does
       so from the first steps on, before the gates and the classifier have learned anything (on
-      SST it then stalls at the majority class for epochs); with `anneal_steps` the target starts
+      SST it then stalls at the majority class for epochs); with `anneal_epochs` the target starts
       at the gates' initial rate and narrows linearly, so the classifier first learns from
       (nearly) the whole text, and a signed multiplier can always pull collapsing gates back up.
-    - "multiplicative", the paper authors' rule: a positive multiplier that starts at 1e-4 and
-      grows geometrically while the rate is above the target. It bounds the rate from above only.
+    - "multiplicative", the paper authors' rule: a positive multiplier that starts tiny and
+      grows geometrically (at a rate per epoch) while the rate is above the target. It bounds the
+      rate from above only.
 
     Under distributed training the measured constraint is averaged over workers before the update,
     so every worker holds the same multipliers.
@@ -83,11 +85,19 @@ class LagrangianCallback(TrainerCallback):
         How multipliers weight the constraints and are updated (default "dual_ascent").
     selection_tolerance : `float`, optional (default = `0.01`)
         Distance from the target that `lagrangian_selection_miss` forgives.
-    anneal_steps : `int`, optional (default = `0`)
+    warmup_epochs : `float`, optional (default = `0`)
+        With `w > 0`, the constraint is off for the first `w` epochs (the rates are only
+        measured; the multipliers stay at their initial values), so the classifier first learns
+        from whatever the gates select without any pressure; annealing, if any, starts from the
+        rates of the warm-up's last step.
+    anneal_epochs : `float`, optional (default = `0`)
         With `n > 0`, the first optimizer step only measures the gates' initial rates (no
         constraint in the loss), and each target then moves linearly from that rate to its
-        configured value over `n` optimizer steps. The classifier learns from (nearly) the whole
-        text first, and the selection narrows as the gates learn which tokens matter.
+        configured value over `n` epochs (`n` times the optimizer steps of an epoch, counted from
+        the training data loader at the start of training, so the schedule is the same on a
+        small and a large training set; fractions of an epoch are allowed). The classifier
+        learns from (nearly) the whole text first, and the selection narrows as the gates learn
+        which tokens matter.
     """
 
     def __init__(
@@ -97,7 +107,8 @@ class LagrangianCallback(TrainerCallback):
         transition: Optional[float] = None,
         rule: Optional[MultiplierRule] = None,
         selection_tolerance: float = 0.01,
-        anneal_steps: int = 0,
+        anneal_epochs: float = 0.0,
+        warmup_epochs: float = 0.0,
     ) -> None:
         super().__init__(serialization_dir)
         self.targets: Dict[str, float] = {"selection": selection}
@@ -106,8 +117,10 @@ class LagrangianCallback(TrainerCallback):
         for name, target in self.targets.items():
             if not 0.0 < target < 1.0:
                 raise ConfigurationError(f"lagrangian: target {name}={target} must lie in (0, 1)")
-        if anneal_steps < 0:
-            raise ConfigurationError("lagrangian: anneal_steps must be >= 0")
+        if not warmup_epochs >= 0:
+            raise ConfigurationError(f"lagrangian: warmup_epochs must be >= 0, got {warmup_epochs}")
+        if not anneal_epochs >= 0:
+            raise ConfigurationError(f"lagrangian: anneal_epochs must be >= 0, got {anneal_epochs}")
         if selection_tolerance < 0:
             raise ConfigurationError("lagrangian: selection_tolerance must be >= 0")
         self.rule = rule if rule is not None else DualAscentRule()
@@ -115,7 +128,12 @@ class LagrangianCallback(TrainerCallback):
         self.states: Dict[str, Dict[str, float]] = {
             k: self.rule.initial_state() for k in self.targets
         }
-        self.anneal_steps = anneal_steps
+        self.anneal_epochs = anneal_epochs
+        self.warmup_epochs = warmup_epochs
+        # Optimizer steps of the warm-up measured so far.
+        self._warmup_done = 0
+        # Optimizer steps per epoch, known once training starts (see `attach`).
+        self.steps_per_epoch: Optional[int] = None
         self._start_rates: Optional[Dict[str, float]] = None
         self._steps = 0
         # Constraint values (R - r) of the training forward passes since the last optimizer step.
@@ -136,14 +154,24 @@ class LagrangianCallback(TrainerCallback):
     def on_start(
         self, trainer: "GradientDescentTrainer", is_primary: bool = True, **kwargs
     ) -> None:
-        self.attach(trainer.model)
+        self.attach(trainer.model, steps_per_epoch(trainer))
 
     def on_end(self, trainer: "GradientDescentTrainer", *args, **kwargs) -> None:
         self.detach()
 
-    def attach(self, model: Model) -> None:
-        """Finds the penalty reporters of `model`, hooks its forward pass and its metrics."""
+    def attach(self, model: Model, steps_per_epoch: Optional[int] = None) -> None:
+        """Finds the penalty reporters of `model`, hooks its forward pass and its metrics.
+        `steps_per_epoch` (optimizer steps) is needed with `anneal_epochs`."""
         self.detach()
+        needs_steps = self.anneal_epochs > 0 or self.warmup_epochs > 0
+        if (needs_steps or self.rule.needs_epoch_share) and not steps_per_epoch:
+            raise ConfigurationError(
+                "lagrangian: warmup_epochs, anneal_epochs and the multiplicative rule need the "
+                "number of optimizer steps per epoch, but the training data loader has no length "
+                "(e.g. `max_instances_in_memory` is set); use a data loader whose batches can be "
+                "counted"
+            )
+        self.steps_per_epoch = steps_per_epoch
         self._reporters = [m for m in model.modules() if isinstance(m, PenaltyReporter)]
         if not self._reporters:
             raise ConfigurationError(
@@ -212,7 +240,7 @@ class LagrangianCallback(TrainerCallback):
             return output_dict
         constraint_terms = 0.0
         constraints = {}
-        annealing_not_started = self.anneal_steps > 0 and self._start_rates is None
+        annealing_not_started = self.in_warmup
         for name, rate in penalties.items():
             constraint = rate - self.current_target(name)
             constraints[name] = float(constraint.detach())
@@ -259,24 +287,43 @@ class LagrangianCallback(TrainerCallback):
             measured = measured.to(device)
             dist.all_reduce(measured, op=dist.ReduceOp.SUM)
             measured = measured / dist.get_world_size()
-        if self.anneal_steps > 0 and self._start_rates is None:
-            # The first optimizer step only measures where the gates start (its constraints are
-            # relative to the final targets); annealing runs from there.
-            self._start_rates = {
-                name: value + self.targets[name] for name, value in zip(names, measured.tolist())
-            }
+        if self.in_warmup:
+            # The warm-up (at least the first step, with annealing) only measures where the
+            # gates are (its constraints are relative to the final targets); annealing runs from
+            # the rates of its last step.
+            self._warmup_done += 1
+            if self._warmup_done >= self._warmup_steps():
+                self._start_rates = {
+                    name: value + self.targets[name]
+                    for name, value in zip(names, measured.tolist())
+                }
             return
         for name, value in zip(names, measured.tolist()):
-            self.states[name] = self.rule.step(self.states[name], value)
+            self.states[name] = self.rule.step(
+                self.states[name],
+                value,
+                1.0 / self.steps_per_epoch if self.steps_per_epoch else 1.0,
+            )
         self._steps += 1
+
+    def _warmup_steps(self) -> int:
+        steps = round(self.warmup_epochs * (self.steps_per_epoch or 0))
+        return max(steps, 1 if self.anneal_epochs > 0 else 0)
+
+    @property
+    def in_warmup(self) -> bool:
+        """Whether the constraint is still off (the warm-up, or the first step of annealing)."""
+        return self._start_rates is None and self._warmup_done < self._warmup_steps()
 
     def current_target(self, name: str) -> float:
         """The target of this optimizer step: annealed linearly from the gates' initial rate to
-        the configured target over the first `anneal_steps` steps, then the configured one."""
+        the configured target over the first `anneal_epochs` epochs, then the configured one."""
         target = self.targets[name]
-        if self.anneal_steps == 0 or self._start_rates is None:
+        if self._start_rates is None:
             return target
-        progress = min(1.0, self._steps / self.anneal_steps)
+        if self.anneal_epochs == 0:
+            return target
+        progress = min(1.0, self._steps / (self.anneal_epochs * self.steps_per_epoch))
         return self._start_rates[name] + progress * (target - self._start_rates[name])
 
     # Metrics and checkpoints.
@@ -304,6 +351,7 @@ class LagrangianCallback(TrainerCallback):
             "states": {name: dict(state) for name, state in self.states.items()},
             "steps": self._steps,
             "start_rates": self._start_rates,
+            "warmup_done": self._warmup_done,
         }
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -321,3 +369,15 @@ class LagrangianCallback(TrainerCallback):
         self.states = {name: dict(state) for name, state in state_dict["states"].items()}
         self._steps = state_dict["steps"]
         self._start_rates = state_dict.get("start_rates")
+        self._warmup_done = state_dict.get("warmup_done", 0)
+
+
+def steps_per_epoch(trainer: "GradientDescentTrainer") -> Optional[int]:
+    """Optimizer steps per epoch of `trainer`, as AllenNLP's trainer counts them (batches of the
+    training data loader over the gradient-accumulation group), or None if the loader has no
+    length."""
+    try:
+        batches = len(trainer.data_loader)
+    except TypeError:
+        return None
+    return max(1, math.ceil(batches / getattr(trainer, "_num_gradient_accumulation_steps", 1)))

@@ -278,3 +278,60 @@ def test_committed_fixtures_match_the_script(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == committed
     for name in committed:
         assert (tmp_path / name).read_bytes() == (BEER / name).read_bytes(), name
+
+
+# Whitespace inside tokens of `annotations.json`: the published file has '\xa0' (line 89),
+# '\xa0just' (line 201) and 'suggest\x85' (line 680); U+2028 and U+3000 are whitespace to Python
+# too. Each token stays one token (the spans index into `x`), read in its vocabulary form.
+WHITESPACE_TOKENS = [
+    ("\xa0", "@@UNKNOWN@@"),
+    ("\xa0just", "just"),
+    ("suggest\x85", "suggest"),
+    ("line\u2028break", "line_break"),
+    ("\u3000wide", "wide"),
+    ("", "@@UNKNOWN@@"),
+    ("nice head", "nice_head"),
+]
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("token,form", WHITESPACE_TOKENS)
+def test_annotation_tokens_with_whitespace_read_and_keep_spans_aligned(
+    tmp_path, token, form, ensure_ascii
+):
+    item = {"x": ["the", "head", token, "is", "white", "."], "y": [0.8, 0.5, 0.5, 0.5, 0.5]}
+    # The gold span starts after the odd token: it must still cover "is white".
+    item.update({"0": [[3, 5]], "1": [[0, 3]], "2": [], "3": [], "4": []})
+    path = tmp_path / "annotations.json"
+    # Raw characters (U+0085 and U+2028 are line breaks to str.splitlines) and escaped ones.
+    path.write_text(
+        json.dumps(annotation_items()[0])
+        + "\n"
+        + json.dumps(item, ensure_ascii=ensure_ascii)
+        + "\n",
+        encoding="utf-8",
+    )
+    instances = list(BeerAdvocateDatasetReader(aspect=0).read(path))
+    assert len(instances) == 2
+    instance = instances[1]
+    tokens = [t.text for t in instance["tokens"].tokens]
+    assert tokens == ["the", "head", form, "is", "white", "."]
+    assert instance["metadata"]["tokens"] == tokens
+    assert instance["gold_rationale"].tensor.tolist() == [0, 0, 0, 1, 1, 0]
+    assert all(t and len(t.split()) == 1 for t in tokens)
+
+
+def test_review_files_split_on_the_same_whitespace(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text(
+        "0.6 0.2 1.0 0.8 0.4\tthe\xa0head ,\u3000suggest\x85 a\u2028b\n", encoding="utf-8"
+    )
+    (instance,) = BeerAdvocateDatasetReader(aspect=0).read(path)
+    assert [t.text for t in instance["tokens"].tokens] == ["the", "head", ",", "suggest", "a", "b"]
+
+
+def test_annotation_tokens_that_are_not_strings_are_still_an_error(tmp_path):
+    path = tmp_path / "annotations.json"
+    path.write_text(annotation(x=["a", 3, "c"]) + "\n")
+    with pytest.raises(BeerFormatError, match=rf"{path}, line 1: 'x' must be a list of token"):
+        list(BeerAdvocateDatasetReader(aspect=0).read(path))

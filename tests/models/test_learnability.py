@@ -44,7 +44,7 @@ def test_hardkuma_rationale_finds_the_marker_word(tmp_path):
                 # over 5 of the 12 epochs of 20 batches). Without it, the damped constraint holds
                 # the rate at 12 % before the classifier has learned anything, and the gates end
                 # up uncertain (the marker found in 55 % of the rationales).
-                "callbacks": [{"type": "lagrangian", "selection": 0.12, "anneal_steps": 100}],
+                "callbacks": [{"type": "lagrangian", "selection": 0.12, "anneal_epochs": 5}],
             },
         }
     )

@@ -39,12 +39,23 @@ def batches(seed: int, count: int):
         yield x, mask
 
 
-def train_toy(target: float, prefer: float, steps: int = 800, seed: int = 0, rule=None, lr=1.0):
+def train_toy(
+    target: float,
+    prefer: float,
+    steps: int = 800,
+    seed: int = 0,
+    rule=None,
+    lr=1.0,
+    steps_per_epoch=100,
+    anneal_epochs=0.0,
+):
     torch.manual_seed(seed)
     model = ToyGatedModel(prefer)
     rule = rule if rule is not None else DualAscentRule(lr=0.5, damping=5.0)
-    callback = LagrangianCallback("unused", selection=target, rule=rule)
-    callback.attach(model)
+    callback = LagrangianCallback(
+        "unused", selection=target, rule=rule, anneal_epochs=anneal_epochs
+    )
+    callback.attach(model, steps_per_epoch)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     rates = []
     for x, mask in batches(seed, steps):
@@ -129,23 +140,30 @@ def test_multiplicative_rule_starts_small_and_grows_geometrically():
     rate = torch.tensor(0.9, dtype=torch.float64, requires_grad=True)
     rule.loss_term(state, rate - 0.3).backward()
     assert rate.grad.item() == pytest.approx(1e-4)
-    state = rule.step(state, 0.6)  # moving average 0.3
+    state = rule.step(state, 0.6, 1.0)  # moving average 0.3
     assert state == pytest.approx({"multiplier": 1e-4 * math.exp(0.1 * 0.3), "moving_average": 0.3})
-    state = rule.step(state, 0.6)  # moving average 0.45
+    state = rule.step(state, 0.6, 1.0)  # moving average 0.45
     assert state["multiplier"] == pytest.approx(1e-4 * math.exp(0.1 * 0.75))
+    # The rate is per epoch: a step that covers a quarter of an epoch grows it a quarter as much.
+    quarter = rule.step(state, 0.6, 0.25)
+    assert quarter["multiplier"] == pytest.approx(
+        state["multiplier"] * math.exp(0.1 * 0.25 * 0.525)
+    )
     # Below the target it shrinks, but never below min_multiplier nor above max_multiplier.
     for _ in range(10_000):
-        state = rule.step(state, -1.0)
+        state = rule.step(state, -1.0, 1.0)
     assert state["multiplier"] == rule.min_multiplier
     for _ in range(10_000):
-        state = rule.step(state, 1.0)
+        state = rule.step(state, 1.0, 1.0)
     assert state["multiplier"] == rule.max_multiplier
 
 
 def test_multiplicative_rule_lets_the_task_learn_first_where_dual_ascent_does_not():
     # The schedule of issue 9: early on, the task (here: keep every token) decides, and the
     # constraint only bites once the violation has lasted; dual ascent bites at once.
-    _, _, multiplicative = train_toy(0.3, 1.0, steps=100, rule=MultiplicativeRule(), lr=0.1)
+    _, _, multiplicative = train_toy(
+        0.3, 1.0, steps=100, rule=MultiplicativeRule(), lr=0.1, steps_per_epoch=342
+    )
     _, _, dual_ascent = train_toy(0.3, 1.0, steps=100, lr=0.1)
     assert multiplicative[-1] > multiplicative[0] > 0.7
     assert dual_ascent[-1] < 0.45
@@ -235,3 +253,60 @@ def test_a_hardkuma_gate_training_without_a_constraint_warns_once(caplog):
         LagrangianCallback("unused", selection=0.3).attach(constrained)
         constrained(x, mask)
         model.eval()(x, mask)
+
+
+class _Loader:
+    """A stand-in for a training data loader: all the callback asks of it is its length."""
+
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return self.batches
+
+
+@pytest.mark.parametrize("accumulation", [1, 2])
+def test_schedules_are_the_same_in_epochs_on_a_small_and_a_large_training_set(accumulation):
+    # 9k and 80k reviews in batches of 256: 36 and 313 batches an epoch. The annealed target and
+    # the multiplicative multiplier must be where they are after the same share of training.
+    from types import SimpleNamespace
+
+    def run(batches: int, rule, anneal_epochs: float, epochs: float = 1.5):
+        torch.manual_seed(0)
+        model = ToyGatedModel(1.0)
+        callback = LagrangianCallback(
+            "unused", selection=0.1, rule=rule, anneal_epochs=anneal_epochs
+        )
+        trainer = SimpleNamespace(
+            model=model,
+            data_loader=_Loader(batches),
+            _num_gradient_accumulation_steps=accumulation,
+        )
+        callback.on_start(trainer)
+        steps = math.ceil(batches / accumulation)
+        assert callback.steps_per_epoch == steps
+        # A constant violation: the expected rate stays at 0.9 (the gates do not move).
+        for _ in range(round(epochs * steps)):
+            callback.update([{"selection": 0.9 - callback.current_target("selection")}])
+        return callback
+
+    small, large = (run(b, DualAscentRule(), anneal_epochs=3.0) for b in (36, 313))
+    # 1.5 of 3 epochs: halfway from the initial rate 0.9 to 0.1.
+    for callback in (small, large):
+        assert callback.current_target("selection") == pytest.approx(0.5, abs=0.02)
+    small, large = (
+        run(b, MultiplicativeRule(lr=2.0, alpha=0.0, initial_multiplier=1e-5), 0.0)
+        for b in (36, 313)
+    )
+    # exp(2 * 0.8 * 1.5) times the initial multiplier after 1.5 epochs, on both sizes.
+    for callback in (small, large):
+        assert callback.multipliers["selection"] == pytest.approx(1e-5 * math.exp(2.4), rel=0.02)
+
+
+def test_a_schedule_in_epochs_needs_a_data_loader_with_a_length():
+    with pytest.raises(ConfigurationError, match="steps per epoch"):
+        LagrangianCallback("unused", selection=0.1, anneal_epochs=2).attach(ToyGatedModel(1.0))
+    with pytest.raises(ConfigurationError, match="steps per epoch"):
+        LagrangianCallback("unused", selection=0.1, rule=MultiplicativeRule()).attach(
+            ToyGatedModel(1.0)
+        )

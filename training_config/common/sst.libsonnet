@@ -21,13 +21,13 @@ local hidden = 150;
   // The constraint: dual ascent on a target annealed from the gates' initial rate to `target`
   // over the first 3 epochs (342 batches of 25 an epoch), so the classifier learns from (nearly)
   // the whole text first and the selection narrows as the gates learn.
-  lagrangian(target):: { type: 'lagrangian', selection: target, anneal_steps: 3 * 342 },
+  lagrangian(target):: { type: 'lagrangian', selection: target, anneal_epochs: 3 },
 
   // The paper authors' constraint: a multiplier that starts at 1e-4 and grows geometrically on
-  // a moving average of the violation (their `lambda_init`, `lagrange_lr`, `lagrange_alpha`), on
-  // the fixed target. The gates stay open for 2-3 epochs, then close to about the target.
+  // a moving average of the violation (their `lambda_init` and `lagrange_alpha`; the rate is per
+  // epoch, 0.01 a step times SST's 342 batches an epoch), on the fixed target. The gates stay open for 2-3 epochs, then close to about the target.
   multiplicative_lagrangian(target):: {
-    type: 'lagrangian', selection: target, rule: { type: 'multiplicative' },
+    type: 'lagrangian', selection: target, rule: { type: 'multiplicative', lr: 0.01 * 342 },
   },
 
   // The paper authors' initialisation: LSTM weights uniform within the Xavier bound of each

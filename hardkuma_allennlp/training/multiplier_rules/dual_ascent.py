@@ -65,6 +65,8 @@ class DualAscentRule(MultiplierRule):
     def loss_term(self, state: Dict[str, float], constraint: torch.Tensor) -> torch.Tensor:
         return (state["multiplier"] + 0.5 * self.damping * constraint) * constraint
 
-    def step(self, state: Dict[str, float], constraint: float) -> Dict[str, float]:
+    def step(
+        self, state: Dict[str, float], constraint: float, epoch_share: float
+    ) -> Dict[str, float]:
         multiplier = state["multiplier"] + self.lr * constraint
         return {"multiplier": max(-self.max_multiplier, min(self.max_multiplier, multiplier))}

@@ -11,35 +11,32 @@ from hardkuma_allennlp.training.multiplier_rules.multiplier_rule import Multipli
 class MultiplicativeRule(MultiplierRule):
     """
     A positive Lagrange multiplier updated geometrically on a moving average of the constraint,
-    the rule of the paper authors' code ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160)):
+    the rule of the paper authors' code ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160)).
+    After each optimizer step, which covers the share `1 / steps_per_epoch` of an epoch:
 
         c_avg  <- alpha * c_avg + (1 - alpha) * c
-        lambda <- clip(lambda * exp(lr * c_avg), min_multiplier, max_multiplier)
+        lambda <- clip(lambda * exp(lr * c_avg / steps_per_epoch), min_multiplier, max_multiplier)
 
     and the loss gets `lambda * c`. Starting from a tiny multiplier, the constraint is negligible
     while the classifier learns from the whole text; only as the violation persists does
-    `lambda` grow (by `exp(lr * c_avg)` per step) until the rate comes down to the target. Below
+    `lambda` grow (by `exp(lr * c_avg)` per epoch) until the rate comes down to the target. Below
     the target `lambda` shrinks again. The multiplier never changes sign, so this bounds the rate
     from above: a model whose task alone selects less than the target is left alone.
 
-    With the defaults and 30 % selection on SST (about 340 steps an epoch, the rate starting near
-    100 %), `lambda` grows from 1e-4 to about 1e-3 in the first epoch and reaches the 0.1 range in
-    the third, when the rate starts to fall: the classifier reads (nearly) everything for 2-3
-    epochs before the selection narrows.
-
-    Measured on SST (README): the multiplier reached 0.66 after 4 epochs with the training rate
-    still at 100 %, then overshot; the gates closed completely in epoch 7 and a positive
-    multiplier cannot reopen them. The default is therefore "dual_ascent" with an annealed target
-    (the callback's `anneal_steps`).
+    `lr` is a rate per epoch, so that the multiplier grows the same in epochs on a small and a
+    large training set (the authors' code grows it per optimizer step: their `lagrange_lr` times
+    the steps of an epoch is `lr`). `alpha` smooths the noise of single batches and stays per
+    step.
 
     Registered as a `MultiplierRule` with name "multiplicative".
 
     # Parameters
 
-    lr : `float`, optional (default = `0.01`)
-        Rate of the geometric update.
+    lr : `float`, optional (default = `3.42`)
+        Rate of the geometric update per epoch (3.42 is 0.01 a step at SST's 342 batches an
+        epoch).
     alpha : `float`, optional (default = `0.99`)
-        Decay of the moving average of the constraint, in [0, 1).
+        Decay of the moving average of the constraint, per step, in [0, 1).
     initial_multiplier : `float`, optional (default = `1e-4`)
     min_multiplier : `float`, optional (default = `1e-12`)
     max_multiplier : `float`, optional (default = `100.0`)
@@ -47,9 +44,11 @@ class MultiplicativeRule(MultiplierRule):
         `[min_multiplier, max_multiplier]`.
     """
 
+    needs_epoch_share = True
+
     def __init__(
         self,
-        lr: float = 0.01,
+        lr: float = 3.42,
         alpha: float = 0.99,
         initial_multiplier: float = 1e-4,
         min_multiplier: float = 1e-12,
@@ -76,8 +75,10 @@ class MultiplicativeRule(MultiplierRule):
     def loss_term(self, state: Dict[str, float], constraint: torch.Tensor) -> torch.Tensor:
         return state["multiplier"] * constraint
 
-    def step(self, state: Dict[str, float], constraint: float) -> Dict[str, float]:
+    def step(
+        self, state: Dict[str, float], constraint: float, epoch_share: float
+    ) -> Dict[str, float]:
         average = self.alpha * state["moving_average"] + (1.0 - self.alpha) * constraint
-        multiplier = state["multiplier"] * math.exp(self.lr * average)
+        multiplier = state["multiplier"] * math.exp(self.lr * epoch_share * average)
         multiplier = min(self.max_multiplier, max(self.min_multiplier, multiplier))
         return {"multiplier": multiplier, "moving_average": average}

@@ -31,6 +31,13 @@ class MultiplierRule(Registrable):
         """The term added to the training loss for a differentiable scalar `constraint`."""
         raise NotImplementedError
 
-    def step(self, state: Dict[str, float], constraint: float) -> Dict[str, float]:
-        """The state after one optimizer step whose mean constraint value was `constraint`."""
+    # Whether `step` needs the share of an epoch that one optimizer step covers.
+    needs_epoch_share = False
+
+    def step(
+        self, state: Dict[str, float], constraint: float, epoch_share: float
+    ) -> Dict[str, float]:
+        """The state after one optimizer step whose mean constraint value was `constraint`;
+        `epoch_share` is the share of an epoch that the step covers (1 / steps per epoch), for
+        rules whose rate is given per epoch."""
         raise NotImplementedError
