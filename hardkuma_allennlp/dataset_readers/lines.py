@@ -3,16 +3,44 @@ Reading the lines of a data file so that every problem with the file itself is r
 file's name and the 1-based line: bytes that are not UTF-8, a truncated or corrupt gzip archive.
 A UTF-8 byte-order mark at the start of the file is accepted and dropped. Plain text and gzip are
 told apart by the file's magic bytes, so the file name does not matter.
+
+`data_file_path` turns what a config names (a path, a URL, or a member of an archive) into the
+local path of the file to read.
 """
 
 import codecs
 import gzip
+import os
 import zlib
-from typing import Iterator, Tuple
+from os import PathLike
+from typing import Iterator, Tuple, Union
+
+from allennlp.common.file_utils import cached_path
 
 
 class InputFormatError(ValueError):
     """A data file that cannot be read as it is; the message names the file and the line."""
+
+
+def data_file_path(file_path: Union[str, PathLike]) -> str:
+    """
+    The local path of the data file that `file_path` names, through AllenNLP's `cached_path`:
+
+    - a local path: the path itself (a missing file raises `FileNotFoundError` naming it);
+    - a URL: the cached copy, downloaded on first use into AllenNLP's cache (`ALLENNLP_CACHE_ROOT`,
+      default `~/.allennlp`);
+    - `ARCHIVE!MEMBER`, where `ARCHIVE` is a zip or tar archive (a local path or a URL) and
+      `MEMBER` a file inside it, e.g.
+      `https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip!trees/train.txt`: the archive
+      is downloaded (a URL) and extracted once into the cache, and the member's path there is
+      returned. A member that is not in the archive raises `FileNotFoundError` naming both.
+
+    A local file whose own name contains a "!" is read as it is.
+    """
+    path = str(file_path)
+    if "!" in path and not os.path.exists(path):
+        return cached_path(path, extract_archive=True)
+    return cached_path(path)
 
 
 def is_gzip(path: str) -> bool:

@@ -2,7 +2,6 @@ import json
 import logging
 from typing import Dict, Iterator, Optional, Tuple
 
-from allennlp.common.file_utils import cached_path
 from allennlp.data.dataset_readers.dataset_reader import DatasetReader
 from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import TokenIndexer
@@ -10,7 +9,7 @@ from allennlp.data.tokenizers import Tokenizer
 from allennlp_models.pair_classification.dataset_readers.snli import SnliReader
 
 from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
-from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_path, numbered_lines
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ class HardKumaSnliReader(SnliReader):
     def _read_pairs(self, file_path: str) -> Iterator[Tuple[str, str, str]]:
         """Yields `(premise, hypothesis, gold_label)` for every labelled pair of the file."""
         skipped = 0
-        for line_number, line in numbered_lines(cached_path(file_path), file_path):
+        for line_number, line in numbered_lines(data_file_path(file_path), file_path):
             if not line.strip():
                 continue
             where = f"{file_path}, line {line_number}"

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from allennlp.common.checks import ConfigurationError
-from allennlp.common.file_utils import cached_path
 from allennlp.data.dataset_readers.dataset_reader import DatasetReader
 from allennlp.data.fields import Field, LabelField, MetadataField, TextField
 from allennlp.data.instance import Instance
@@ -13,7 +12,7 @@ from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token, Tokenizer
 
 from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
-from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_path, numbered_lines
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +253,7 @@ class SstTreeDatasetReader(DatasetReader):
 
     def _read(self, file_path) -> Iterable[Instance]:
         logger.info("Reading SST trees from %s", file_path)
-        lines = numbered_lines(cached_path(file_path), file_path)
+        lines = numbered_lines(data_file_path(file_path), file_path)
         yielded = dropped = 0
         for line_number, line in self._shard_lines(lines):
             if not line.strip():
