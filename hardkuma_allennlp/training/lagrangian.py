@@ -85,11 +85,6 @@ class LagrangianCallback(TrainerCallback):
         How multipliers weight the constraints and are updated (default "dual_ascent").
     selection_tolerance : `float`, optional (default = `0.01`)
         Distance from the target that `lagrangian_selection_miss` forgives.
-    warmup_epochs : `float`, optional (default = `0`)
-        With `w > 0`, the constraint is off for the first `w` epochs (the rates are only
-        measured; the multipliers stay at their initial values), so the classifier first learns
-        from whatever the gates select without any pressure; annealing, if any, starts from the
-        rates of the warm-up's last step.
     anneal_epochs : `float`, optional (default = `0`)
         With `n > 0`, the first optimizer step only measures the gates' initial rates (no
         constraint in the loss), and each target then moves linearly from that rate to its
@@ -108,7 +103,6 @@ class LagrangianCallback(TrainerCallback):
         rule: Optional[MultiplierRule] = None,
         selection_tolerance: float = 0.01,
         anneal_epochs: float = 0.0,
-        warmup_epochs: float = 0.0,
     ) -> None:
         super().__init__(serialization_dir)
         self.targets: Dict[str, float] = {"selection": selection}
@@ -117,8 +111,6 @@ class LagrangianCallback(TrainerCallback):
         for name, target in self.targets.items():
             if not 0.0 < target < 1.0:
                 raise ConfigurationError(f"lagrangian: target {name}={target} must lie in (0, 1)")
-        if not warmup_epochs >= 0:
-            raise ConfigurationError(f"lagrangian: warmup_epochs must be >= 0, got {warmup_epochs}")
         if not anneal_epochs >= 0:
             raise ConfigurationError(f"lagrangian: anneal_epochs must be >= 0, got {anneal_epochs}")
         if selection_tolerance < 0:
@@ -129,9 +121,6 @@ class LagrangianCallback(TrainerCallback):
             k: self.rule.initial_state() for k in self.targets
         }
         self.anneal_epochs = anneal_epochs
-        self.warmup_epochs = warmup_epochs
-        # Optimizer steps of the warm-up measured so far.
-        self._warmup_done = 0
         # Optimizer steps per epoch, known once training starts (see `attach`).
         self.steps_per_epoch: Optional[int] = None
         self._start_rates: Optional[Dict[str, float]] = None
@@ -163,10 +152,9 @@ class LagrangianCallback(TrainerCallback):
         """Finds the penalty reporters of `model`, hooks its forward pass and its metrics.
         `steps_per_epoch` (optimizer steps) is needed with `anneal_epochs`."""
         self.detach()
-        needs_steps = self.anneal_epochs > 0 or self.warmup_epochs > 0
-        if (needs_steps or self.rule.needs_epoch_share) and not steps_per_epoch:
+        if (self.anneal_epochs > 0 or self.rule.needs_epoch_share) and not steps_per_epoch:
             raise ConfigurationError(
-                "lagrangian: warmup_epochs, anneal_epochs and the multiplicative rule need the "
+                "lagrangian: anneal_epochs and the multiplicative rule need the "
                 "number of optimizer steps per epoch, but the training data loader has no length "
                 "(e.g. `max_instances_in_memory` is set); use a data loader whose batches can be "
                 "counted"
@@ -240,7 +228,7 @@ class LagrangianCallback(TrainerCallback):
             return output_dict
         constraint_terms = 0.0
         constraints = {}
-        annealing_not_started = self.in_warmup
+        annealing_not_started = self.anneal_epochs > 0 and self._start_rates is None
         for name, rate in penalties.items():
             constraint = rate - self.current_target(name)
             constraints[name] = float(constraint.detach())
@@ -287,16 +275,12 @@ class LagrangianCallback(TrainerCallback):
             measured = measured.to(device)
             dist.all_reduce(measured, op=dist.ReduceOp.SUM)
             measured = measured / dist.get_world_size()
-        if self.in_warmup:
-            # The warm-up (at least the first step, with annealing) only measures where the
-            # gates are (its constraints are relative to the final targets); annealing runs from
-            # the rates of its last step.
-            self._warmup_done += 1
-            if self._warmup_done >= self._warmup_steps():
-                self._start_rates = {
-                    name: value + self.targets[name]
-                    for name, value in zip(names, measured.tolist())
-                }
+        if self.anneal_epochs > 0 and self._start_rates is None:
+            # The first optimizer step only measures where the gates start (its constraints are
+            # relative to the final targets); annealing runs from there.
+            self._start_rates = {
+                name: value + self.targets[name] for name, value in zip(names, measured.tolist())
+            }
             return
         for name, value in zip(names, measured.tolist()):
             self.states[name] = self.rule.step(
@@ -306,22 +290,11 @@ class LagrangianCallback(TrainerCallback):
             )
         self._steps += 1
 
-    def _warmup_steps(self) -> int:
-        steps = round(self.warmup_epochs * (self.steps_per_epoch or 0))
-        return max(steps, 1 if self.anneal_epochs > 0 else 0)
-
-    @property
-    def in_warmup(self) -> bool:
-        """Whether the constraint is still off (the warm-up, or the first step of annealing)."""
-        return self._start_rates is None and self._warmup_done < self._warmup_steps()
-
     def current_target(self, name: str) -> float:
         """The target of this optimizer step: annealed linearly from the gates' initial rate to
         the configured target over the first `anneal_epochs` epochs, then the configured one."""
         target = self.targets[name]
-        if self._start_rates is None:
-            return target
-        if self.anneal_epochs == 0:
+        if self.anneal_epochs == 0 or self._start_rates is None:
             return target
         progress = min(1.0, self._steps / (self.anneal_epochs * self.steps_per_epoch))
         return self._start_rates[name] + progress * (target - self._start_rates[name])
@@ -351,7 +324,6 @@ class LagrangianCallback(TrainerCallback):
             "states": {name: dict(state) for name, state in self.states.items()},
             "steps": self._steps,
             "start_rates": self._start_rates,
-            "warmup_done": self._warmup_done,
         }
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -369,7 +341,6 @@ class LagrangianCallback(TrainerCallback):
         self.states = {name: dict(state) for name, state in state_dict["states"].items()}
         self._steps = state_dict["steps"]
         self._start_rates = state_dict.get("start_rates")
-        self._warmup_done = state_dict.get("warmup_done", 0)
 
 
 def steps_per_epoch(trainer: "GradientDescentTrainer") -> Optional[int]:

@@ -47,14 +47,11 @@ def train_toy(
     rule=None,
     lr=1.0,
     steps_per_epoch=100,
-    anneal_epochs=0.0,
 ):
     torch.manual_seed(seed)
     model = ToyGatedModel(prefer)
     rule = rule if rule is not None else DualAscentRule(lr=0.5, damping=5.0)
-    callback = LagrangianCallback(
-        "unused", selection=target, rule=rule, anneal_epochs=anneal_epochs
-    )
+    callback = LagrangianCallback("unused", selection=target, rule=rule)
     callback.attach(model, steps_per_epoch)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     rates = []
