@@ -10,7 +10,7 @@ setup(
     long_description=open("README.md").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     packages=find_packages(exclude=["tests", "tests.*"]),
-    python_requires=">=3.8",
+    python_requires=">=3.10",
     # allennlp 2.10.1 pins torch<1.13 in its own metadata: install with scripts/install.sh, which
     # installs these with --no-deps and their runtime dependencies from requirements.txt.
     install_requires=["allennlp==2.10.1", "allennlp-models==2.10.1"],

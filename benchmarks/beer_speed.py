@@ -2,7 +2,8 @@
 One BeerAdvocate training step of our model against the paper authors' code (issue 10): the
 paper's dependent HardKuma model over bidirectional RCNNs (hidden size 200), on the same batch.
 
-    .venv/bin/python benchmarks/beer_speed.py [--reviews 256] [--max-length 256] [--repeats 2]
+    .venv/bin/python -m benchmarks.beer_speed [--reviews 256] [--max-length 256] [--repeats 2]
+    .venv/bin/python -m benchmarks.beer_speed --summarize-only   # the table from the kept record
 
 The batch is, for each of `--data` (default both): `synthetic`, the first `--reviews` reviews of
 the synthetic Beer training file of aspect 0 (`scripts/make_synthetic_beer.py --seed 1`: realistic
@@ -22,8 +23,9 @@ repeats:
 Each process times `--steps` steps and reports the mean of all but the first. The result is the
 ratio of the medians over repeats (theirs / ours: above 1 means ours is faster). The
 measurement is kept in `results/beer_speed/speed.json` (`--summarize-only` renders it again); the
-table replaces the README's `beer-speed` section and `docs/beer_speed.md`. `--device cuda` times
-both on a GPU.
+table is the `beer-speed` section of `docs/results/beer_speed.md`. `--device cuda` times both on a
+GPU and keeps `results/beer_speed/speed_cuda.json` (the `beer-speed-cuda` section, once the page
+has one).
 """
 
 import argparse
@@ -40,8 +42,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import ANCHORS, RESULTS, ROOT, replace_section  # noqa: E402
+from benchmarks.results_store import ANCHORS, RESULTS, ROOT, write_section, write_text
 
 RESULT = RESULTS / "beer_speed"
 
@@ -199,12 +200,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-readme", action="store_true", help="print only")
+    parser.add_argument("--no-readme", action="store_true", help="print only, keep nothing")
     parser.add_argument("--data", nargs="+", choices=sorted(DATA), default=["synthetic", "random"])
     parser.add_argument("--summarize-only", action="store_true", help="render the kept result")
     args = parser.parse_args()
     if args.summarize_only:
-        print(render(json.loads((RESULT / "speed.json").read_text())))
+        print(write_docs())
         return
     measurements = {}
     for kind in args.data:
@@ -219,7 +220,7 @@ def main() -> None:
                     print(f"{kind} {name}: {runs[name][-1]['times']:.2f} s/step", flush=True)
         measurements[kind] = runs
     record = {
-        "command": "benchmarks/beer_speed.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["benchmarks.beer_speed", *sys.argv[1:]]),
         "machine": f"{platform.machine()} CPU, one thread" if args.device == "cpu" else args.device,
         "reviews": args.reviews,
         "max_length": args.max_length,
@@ -231,11 +232,19 @@ def main() -> None:
     print(text)
     if not args.no_readme:
         suffix = "" if args.device == "cpu" else f"_{args.device}"
-        RESULT.mkdir(parents=True, exist_ok=True)
-        (RESULT / f"speed{suffix}.json").write_text(json.dumps(record, indent=2) + "\n")
-        (ROOT / "docs" / f"beer_speed{suffix}.md").write_text(text + "\n")
+        write_text(RESULT / f"speed{suffix}.json", json.dumps(record, indent=2) + "\n")
         marker = "beer-speed" if args.device == "cpu" else f"beer-speed-{args.device}"
-        replace_section(ROOT / "README.md", marker, text)
+        write_section("beer_speed", marker, text)
+        from benchmarks.render import write_readme
+
+        write_readme()
+
+
+def write_docs(root: Path = ROOT) -> str:
+    """The `beer-speed` section of `docs/results/beer_speed.md`, from the kept CPU record."""
+    text = render(json.loads((RESULT / "speed.json").read_text()))
+    write_section("beer_speed", "beer-speed", text, root)
+    return text
 
 
 def render(record: Dict) -> str:
@@ -257,12 +266,15 @@ def render(record: Dict) -> str:
                 f"| {label}, {kind} reviews | {', '.join(f'{t:.2f}' for t in times[name])} "
                 f"| {user:.2f} / {kernel:.2f} | {cell} |"
             )
+    # The recorded command's arguments (the script's name is recorded as it was run).
+    arguments = "".join(f" {a}" for a in record["command"].split()[1:])
     lines += [
         "",
         f"Speed-up: authors / ours, ratio of the median step times; {record['machine']}, mean of "
         f"steps 2-{record['steps']} in fresh processes, {record['repeats']} alternating repeats: "
-        f"`{record['command']}`. Synthetic reviews: the first {record['reviews']} of "
-        "`make_synthetic_beer.py --seed 1`, aspect 0; random: random words and vectors.",
+        f"`python -m benchmarks.beer_speed{arguments}`. Synthetic reviews: the first "
+        f"{record['reviews']} of `make_synthetic_beer.py --seed 1`, aspect 0; random: random "
+        "words and vectors.",
     ]
     return "\n".join(lines)
 

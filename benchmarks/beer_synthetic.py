@@ -6,31 +6,32 @@ paper's targets 13 / 7 / 7 %). The real BeerAdvocate data has no public source; 
 from `scripts/make_synthetic_beer.py` (hand-written templates, no real review text), so these
 numbers say how the models behave on a task of the same shape, not how they do on real reviews.
 
-    .venv/bin/python benchmarks/beer_synthetic.py --epochs 6        # train what is missing
-    .venv/bin/python benchmarks/beer_synthetic.py --summarize-only  # the table from results/
-    .venv/bin/python benchmarks/beer_synthetic.py --models hardkuma --aspects 2 --epochs 50 \
+    .venv/bin/python -m benchmarks.beer_synthetic --epochs 6        # train what is missing
+    .venv/bin/python -m benchmarks.beer_synthetic --summarize-only  # the table from results/
+    .venv/bin/python -m benchmarks.beer_synthetic --models hardkuma --aspects 2 --epochs 50 \
         --extend   # continue a kept shorter run from its checkpoint in runs/ (same machine)
-    .venv/bin/python benchmarks/beer_synthetic.py --models hardkuma --aspects 1 --epochs 20 \
+    .venv/bin/python -m benchmarks.beer_synthetic --models hardkuma --aspects 1 --epochs 20 \
         --variant NAME '{"model.encoder.gate.shape": {"min_shape": 1e-6}}'  # config overrides
 
 The configs run as shipped: a run overrides only the number of epochs and the seeds (and
-`--variant` runs, kept apart in `results/beer_synthetic_variants`, whatever they name). The
-runs before 2026-12-02 used Adam 4e-3 instead of the configs' 4e-4 and the earlier
-`beer_hardkuma.jsonnet`; they are kept in `results/archive/beer_synthetic_lr4e-3/`.
+`--variant` runs, kept apart in `results/beer_synthetic_variants`, whatever they name; their
+table is printed, not written to the docs).
 
 Besides `metrics.json` and `config.json`, each run keeps `curve.json`: the dev MSE and decoded
-selection of every epoch, from which `benchmarks/beer_learning_curve.py` draws our side of the
-learning curves.
+selection of every epoch, from which `benchmarks.beer_learning_curve` draws our side of the
+learning curves, and, where it was measured, `last_epoch_test.json`: the annotated reviews
+under the last epoch's weights (`allennlp evaluate ... --weights-file model_state_e<last>_b0.th`).
 
 The data is generated (seed 1, 9,000 + 1,000 reviews per aspect, 1,000 annotated reviews, 50-d
-vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Since
-2026-11-30 each aspect's files are decorrelated subsets, as Lei et al.'s are; `--correlated` runs
-the earlier data (plain samples) into `runs/beer_synthetic_correlated` and keeps its results in
-`results/beer_synthetic_correlated*` and `docs/beer_synthetic_correlated_results.md`. Each run
+vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Each
+aspect's files are decorrelated subsets, as Lei et al.'s are; `--correlated` runs plain samples
+instead into `runs/beer_synthetic_correlated` and keeps its results in
+`results/beer_synthetic_correlated` (its table is printed only). Each run
 is `allennlp train` of a config in `training_config/` (one thread); its `metrics.json` and
 `config.json` are kept in `results/beer_synthetic/<run>/` and runs with kept results are not run
-again, so a sweep continues in a later session. The table (`docs/beer_synthetic_results.md` and
-the README's `beer-synthetic` section) is made from those files alone. Test metrics are on
+again, so a sweep continues in a later session. The tables (the `beer-synthetic` and
+`beer-last-epoch` sections of `docs/results/beer_synthetic.md`; epochs counted from 1) are made
+from those files alone. Test metrics are on
 `annotations.json`: `test_rationale_precision` (share of selected tokens inside the gold spans of
 the aspect), `test_selected` (share of tokens selected) and `test_mse`.
 """
@@ -43,19 +44,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import (  # noqa: E402
-    RESULTS,
-    ROOT,
-    evaluate,
-    load_results,
-    replace_section,
-    train,
-)
+from benchmarks.results_store import RESULTS, ROOT, evaluate, load_results, train, write_section
 
 BENCHMARK = "beer_synthetic"
-# The data of the runs before 2026-11-30 (`--correlated`): plain samples per aspect instead of
-# Lei et al.'s decorrelated subsets; its runs are kept apart.
+# `--correlated`: plain samples per aspect instead of Lei et al.'s decorrelated subsets; its
+# runs are kept apart.
 CORRELATED = "beer_synthetic_correlated"
 TARGETS = {0: 0.13, 1: 0.07, 2: 0.07}
 ASPECTS = {0: "look", 1: "smell", 2: "palate"}
@@ -263,8 +256,49 @@ def variants_table(benchmark: str) -> str:
             f"{percent(m, 'test_rationale_precision')} | {percent(m, 'test_selected')} | "
             f"{m['test_mse']:.4f} |"
         )
-    table = "\n".join(lines) + "\n"
-    (ROOT / "docs" / f"{variants(benchmark)}.md").write_text(table)
+    return "\n".join(lines) + "\n"
+
+
+def last_epoch_table(benchmark: str = BENCHMARK) -> str:
+    """The annotated reviews under the last epoch's weights (`last_epoch_test.json`), next to the
+    best epoch's, for the runs where it was measured."""
+    lines = [
+        "| aspect (target) | run | best epoch: precision / selected (%) "
+        "| last epoch: precision / selected (%) | last epoch: test MSE |",
+        "|---|---|---|---|---|",
+    ]
+    for name, result in load_results(benchmark).items():
+        if "last_epoch_test" not in result:
+            continue
+        m, last = result["metrics"], result["last_epoch_test"]
+        aspect = int(name.split("_")[1][1:])
+        lines.append(
+            f"| {ASPECTS[aspect]} ({100 * TARGETS[aspect]:.0f} %) | {name} "
+            f"| {percent(m, 'test_rationale_precision')} / {percent(m, 'test_selected')} "
+            f"(epoch {m['best_epoch'] + 1}) "
+            f"| {percent(last, 'rationale_precision')} / {percent(last, 'selected')} "
+            f"(epoch {m['epoch'] + 1}) | {last['mse']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def protocol_names(benchmark: str, seeds: List[int]) -> List[str]:
+    """The whole protocol (seed 1), whatever an invocation ran: what is missing shows as "not
+    run"; and every other kept run (further seeds), next to its aspect and model."""
+    kept = set(load_results(benchmark))
+    return [
+        run_name(m, a, s)
+        for a in ASPECTS
+        for m in MODELS
+        for s in sorted({1, *seeds, *(int(n.rsplit("_s", 1)[1]) for n in kept)})
+        if s == 1 or run_name(m, a, s) in kept
+    ]
+
+
+def write_docs(root: Path = ROOT) -> str:
+    table = markdown(BENCHMARK, protocol_names(BENCHMARK, [1]))
+    write_section("beer_synthetic", "beer-synthetic", table, root)
+    write_section("beer_synthetic", "beer-last-epoch", last_epoch_table(), root)
     return table
 
 
@@ -315,21 +349,13 @@ def main() -> None:
     if args.variant:
         print(variants_table(args.benchmark))
         return
-    # The whole protocol (seed 1), whatever this invocation ran: what is missing shows as "not
-    # run"; and every other kept run (further seeds), next to its aspect and model.
-    kept = set(load_results(args.benchmark))
-    names = [
-        run_name(m, a, s)
-        for a in ASPECTS
-        for m in MODELS
-        for s in sorted({1, *args.seeds, *(int(n.rsplit("_s", 1)[1]) for n in kept)})
-        if s == 1 or run_name(m, a, s) in kept
-    ]
-    table = markdown(args.benchmark, names)
-    (ROOT / "docs" / f"{args.benchmark}_results.md").write_text(table)
-    if not args.correlated:
-        replace_section(ROOT / "README.md", args.benchmark.replace("_", "-"), table)
-    print(table)
+    if args.correlated:
+        print(markdown(args.benchmark, protocol_names(args.benchmark, args.seeds)))
+        return
+    print(write_docs())
+    from benchmarks.render import write_readme
+
+    write_readme()
 
 
 if __name__ == "__main__":

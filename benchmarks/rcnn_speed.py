@@ -6,7 +6,7 @@ same process, with the two encoders timed in alternation and the median of the r
 Prints a table and the RCNN / LSTM time ratio (below 1: RCNN is faster) per direction setting.
 
 Usage (single thread, CPU):
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/rcnn_speed.py \
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python -m benchmarks.rcnn_speed \
         [--batch-size 32] [--length 100] [--input-dim 200] [--hidden-size 200] [--repeats 10]
         [--full-length]
 

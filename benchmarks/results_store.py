@@ -1,8 +1,8 @@
 """
 Runs kept in the repository: each finished (or failed) benchmark run leaves its `metrics.json`
 and `config.json` under `results/<benchmark>/<run>/`, so a sweep that did not finish continues in
-a later session on another machine (runs with results are not run again), and the README tables
-are regenerated from those files alone.
+a later session on another machine (runs with results are not run again), and the tables of
+`docs/results/` are regenerated from those files alone (`python -m benchmarks.render`).
 
 Serialization directories (model archives, checkpoints, logs) stay under `runs/`, which git
 ignores. A run that is being trained holds `runs/<benchmark>/<run>.lock`, so two sweep processes
@@ -20,6 +20,8 @@ from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
+# The generated pages, one per experiment (`write_section`).
+DOCS = Path("docs") / "results"
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
 # The paper authors' code, run side by side with ours (never imported by the project).
 ANCHORS = Path(
@@ -214,6 +216,15 @@ def evaluate(archive: Path, data: str, overrides: Dict, cuda_device: int = -1) -
     return json.loads(output.read_text())
 
 
+def write_text(path: Path, text: str) -> None:
+    """Writes `path` through a temporary file in the same folder and a rename, so that a reader
+    (or an interrupted run) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 def replace_section(path: Path, marker: str, text: str) -> None:
     """Replaces what lies between `<!-- marker:start -->` and `<!-- marker:end -->` in `path`."""
     content = path.read_text()
@@ -222,7 +233,13 @@ def replace_section(path: Path, marker: str, text: str) -> None:
         raise ValueError(f"{path} has no {start} ... {end} section")
     before, rest = content.split(start, 1)
     _, after = rest.split(end, 1)
-    path.write_text(f"{before}{start}\n{text.rstrip()}\n{end}{after}")
+    write_text(path, f"{before}{start}\n{text.rstrip()}\n{end}{after}")
+
+
+def write_section(page: str, marker: str, text: str, root: Path = ROOT) -> None:
+    """Replaces the generated section `marker` of the results page `docs/results/<page>.md` under
+    `root` (the project, or a copy of its pages that `benchmarks.render` checks)."""
+    replace_section(root / DOCS / f"{page}.md", marker, text)
 
 
 def plan_names(plan: List[Dict]) -> List[str]:

@@ -5,18 +5,19 @@ Attention with HardKuma attention at a 10% target of non-zero attention cells, w
 non-zero attention cells that HardKuma attention actually uses on the test set.
 
     source scripts/local_data.sh          # data and vectors from ../shared/data
-    .venv/bin/python benchmarks/snli.py                   # 25 epochs, seeds 1 and 2
-    .venv/bin/python benchmarks/snli.py --summarize-only  # the table from results/snli
+    .venv/bin/python -m benchmarks.snli                   # 25 epochs, seeds 1 and 2
+    .venv/bin/python -m benchmarks.snli --summarize-only  # the table from results/snli
 
 Each run is `allennlp train` in its own serialization directory under `runs/snli/`, with one
 thread; its `metrics.json` and `config.json` are kept in `results/snli/<run>/`, and runs with kept
 results are not run again (a sweep continues in a later session). Several processes (`--jobs`)
 share the plan through lock files. Model selection is on the configs' `validation_metric`; the
-reported numbers are the selected model's test metrics (`evaluate_on_test`). The table
-(`docs/snli_results.md` and the README's `snli-results` section) is made from `results/snli/`
-alone. `--heatmaps N` draws the HardKuma attention of the first N test pairs of the first seed's
-model (`runs/snli/.../heatmaps/*.png`, like the paper's figures 6 and 10). `--report` writes the
-HTML rationale report of that model on the test set (`allennlp rationales`:
+reported numbers are the selected model's test metrics (`evaluate_on_test`); best epochs are
+counted from 1. The table (the `snli-results` section of `docs/results/snli.md`) is made from
+`results/snli/` alone, over the default seeds (1 and 2) whatever `--seeds` an invocation trains.
+`--heatmaps N` draws the HardKuma attention of the first N test pairs of the first seed's model
+(`runs/snli/.../heatmaps/*.png`, like the paper's figures 6 and 10). `--report` writes the HTML
+rationale report of that model on the test set (`allennlp rationales`:
 `docs/reports/snli_hardkuma_attention.html`, the first 40 pairs with their attention heatmaps,
 and its metrics in `results/snli_faithfulness/`), training the model first where its archive is
 missing (a new machine keeps the results but not the archives).
@@ -26,29 +27,22 @@ import argparse
 import json
 import os
 import statistics
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import (  # noqa: E402
+from benchmarks.results_store import (
     RESULTS,
     ROOT,
     ensure_archive,
     evaluate,
     load_results,
     rationales,
-    replace_section,
     train,
+    write_section,
 )
 
-# Modules that register the SNLI components (also imported by the package's __init__).
-PACKAGES = [
-    "hardkuma_allennlp.dataset_readers.snli",
-    "hardkuma_allennlp.models.hardkuma_decomposable_attention",
-    "hardkuma_allennlp.predictors.attention_predictor",
-]
+SEEDS = [1, 2]
 MODELS = {
     "decomposable_attention": (
         "Decomposable Attention (softmax)",
@@ -111,15 +105,12 @@ def report(seed: int, args) -> None:
 
 
 def draw_heatmaps(run_dir: Path, count: int) -> List[str]:
-    import importlib
-
-    for package in PACKAGES:
-        importlib.import_module(package)
     from allennlp.common.file_utils import cached_path
     from allennlp.models.archival import load_archive
     from allennlp.predictors import Predictor
 
-    from hardkuma_allennlp.attention_heatmap import plot_attention_heatmap
+    import hardkuma_allennlp  # noqa: F401  (registers the SNLI reader, model and predictor)
+    from hardkuma_allennlp.interpret.attention_heatmap import plot_attention_heatmap
 
     predictor = Predictor.from_archive(load_archive(run_dir / "model.tar.gz"), "hardkuma_attention")
     paths = []
@@ -148,15 +139,15 @@ def mean_sd(values: List[float], scale: float = 100.0) -> str:
     return f"{scale * statistics.mean(values):.1f} ± {scale * statistics.stdev(values):.1f}"
 
 
-def markdown(args) -> str:
+def markdown(seeds: List[int]) -> str:
     kept = load_results("snli")
     lines = [
         "| model | seeds done | dev acc. | test acc. | % non-zero attention (test) | best epoch |",
         "|---|---|---|---|---|---|",
     ]
-    wanted = {f"{name}_s{seed}" for name in MODELS for seed in args.seeds}
+    wanted = {f"{name}_s{seed}" for name in MODELS for seed in seeds}
     for name, (label, _) in MODELS.items():
-        names = [f"{name}_s{seed}" for seed in args.seeds]
+        names = [f"{name}_s{seed}" for seed in seeds]
         done = [kept[n]["metrics"] for n in names if "metrics" in kept.get(n, {})]
         failed = [n for n in names if "failed" in kept.get(n, {})]
         status = f"{len(done)} of {len(names)}" + (f", **{len(failed)} failed**" if failed else "")
@@ -168,7 +159,7 @@ def markdown(args) -> str:
         lines.append(
             f"| {label} | {status} | {mean_sd([m['best_validation_accuracy'] for m in done])} | "
             f"{mean_sd([m['test_accuracy'] for m in done])} | {mean_sd(nonzero)} | "
-            f"{', '.join(str(m['best_epoch']) for m in done)} |"
+            f"{', '.join(str(m['best_epoch'] + 1) for m in done)} |"
         )
     decoded = [
         (n, r["decodings"]) for n, r in sorted(kept.items()) if "decodings" in r and n in wanted
@@ -199,7 +190,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=SEEDS)
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=list(MODELS))
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "snli")
     parser.add_argument("--config-dir", type=Path, default=ROOT / "training_config")
@@ -220,10 +211,16 @@ def main() -> None:
         first = args.runs / f"hardkuma_attention_s{args.seeds[0]}"
         if args.heatmaps and (first / "model.tar.gz").exists():
             draw_heatmaps(first, args.heatmaps)
-    table = markdown(args)
-    (ROOT / "docs" / "snli_results.md").write_text(table)
-    replace_section(ROOT / "README.md", "snli-results", table)
-    print(table)
+    print(write_docs())
+    from benchmarks.render import write_readme
+
+    write_readme()
+
+
+def write_docs(root: Path = ROOT) -> str:
+    table = markdown(SEEDS)
+    write_section("snli", "snli-results", table, root)
+    return table
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ The paper authors' own SST code, trained on our data and kept like our runs (iss
 HardKuma model reaches, epoch by epoch, next to ours.
 
     source scripts/local_data.sh
-    .venv/bin/python benchmarks/sst_authors.py [--epochs 25] [--selection 0.3] [--runs 1]
-    .venv/bin/python benchmarks/sst_authors.py --summarize-only
+    .venv/bin/python -m benchmarks.sst_authors [--epochs 25] [--selection 0.3] [--runs 1]
+    .venv/bin/python -m benchmarks.sst_authors --summarize-only
 
 Each run is `latent_rationale.sst.train --model latent --selection S` (their defaults are the
 paper's settings: Adam 2e-4, batch 25, hidden 150, dev evaluation after every epoch, the best
@@ -13,8 +13,8 @@ checkpoint after epoch 3 on their dev objective) from `../shared/anchors/interpr
 lowercased). Their code sets no random seed, so runs are numbered, not seeded. Kept in
 `results/sst_authors/<run>/`: `results.json` (theirs: config, best iteration, dev and test
 metrics of the best checkpoint), `epochs.json` (the dev metrics printed after each epoch) and
-`train_output.txt`. The table (README section `sst-authors`, `docs/sst_authors.md`) comes from those
-files.
+`train_output.txt`. The table (the `sst-authors` section of `docs/results/sst_authors.md`;
+epochs counted from 1) comes from those files.
 """
 
 import argparse
@@ -23,19 +23,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import (  # noqa: E402
-    ANCHORS,
-    RESULTS,
-    ROOT,
-    authors_sst_command,
-    replace_section,
-)
+from benchmarks.results_store import ANCHORS, RESULTS, ROOT, authors_sst_command, write_section
 
 KEPT = RESULTS / "sst_authors"
 DEV_LINE = re.compile(r"^# epoch (\d+) iter (\d+): dev (.*)$")
@@ -84,7 +76,8 @@ def table() -> str:
             continue
         result = json.loads((directory / "results.json").read_text())
         epochs = json.loads((directory / "epochs.json").read_text())
-        # Their selected share is the share of tokens whose z is not 0: 1 - p0.
+        # Their selected share is the share of tokens whose z is not 0: 1 - p0. Their iteration
+        # counter at the end of epoch e (from 1) is e times the first epoch's.
         per_epoch = ", ".join(f"{100 * e['acc']:.1f} / {100 * (1 - e['p0']):.0f}" for e in epochs)
         best_epoch = result["best_iter"] // max(1, epochs[0]["iter"]) if epochs else "-"
         rows.append(
@@ -108,10 +101,13 @@ def main() -> None:
     if not args.summarize_only:
         for run in range(1, args.runs + 1):
             train(f"latent_t{args.selection}_e{args.epochs}_run{run}", args.epochs, args.selection)
+    print(write_docs())
+
+
+def write_docs(root: Path = ROOT) -> str:
     text = table()
-    (ROOT / "docs" / "sst_authors.md").write_text(text + "\n")
-    replace_section(ROOT / "README.md", "sst-authors", text)
-    print(text)
+    write_section("sst_authors", "sst-authors", text, root)
+    return text
 
 
 if __name__ == "__main__":

@@ -6,25 +6,24 @@ at their expected value E[z] (`value="expected"`: the gates' selection is the sa
 reads each kept word scaled as it did in training).
 
     source scripts/local_data.sh
-    .venv/bin/python benchmarks/sst_calibrated_threshold.py [RUN ...]
+    .venv/bin/python -m benchmarks.sst_calibrated_threshold [RUN ...]
 
 RUN names serialization directories under `runs/sst/` (default: `hardkuma_t0.3_s1..3` and
-`hardkuma_t{0.1,0.2,0.5,0.7}_s1`, made by `benchmarks/sst_sweep.py`). Each result is kept in
-`results/sst/<RUN>/calibrated_threshold.json`; the table (`docs/sst_calibrated_threshold.md`,
-the README's `sst-calibrated` section) is made from those files.
+`hardkuma_t{0.1,0.2,0.5,0.7}_s1`, made by `benchmarks.sst_sweep`). Each result is kept in
+`results/sst/<RUN>/calibrated_threshold.json`; the table (the `sst-calibrated` section of
+`docs/results/sst.md`) is made from those files, for the default runs.
 """
 
 import argparse
 import json
 import os
 import statistics
-import sys
 from pathlib import Path
+from typing import List
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import RESULTS, ROOT, replace_section  # noqa: E402
+from benchmarks.results_store import RESULTS, ROOT, write_section
 
 DEFAULT_RUNS = [f"hardkuma_t0.3_s{seed}" for seed in (1, 2, 3)] + [
     f"hardkuma_t{target}_s1" for target in (0.1, 0.2, 0.5, 0.7)
@@ -90,24 +89,15 @@ def calibrate(run: str) -> dict:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("runs", nargs="*", default=DEFAULT_RUNS)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+def table(runs: List[str]) -> str:
+    """The table of the kept calibrations of `runs` (`calibrated_threshold.json`)."""
     rows = []
-    for run in args.runs:
+    for run in runs:
         kept = RESULTS / "sst" / run / "calibrated_threshold.json"
-        result = json.loads(kept.read_text()) if kept.exists() else {}
-        if "test_accuracy_expected" not in result and archive(run).exists():
-            result = calibrate(run)
-            kept.write_text(json.dumps(result, indent=2))
-        if not result:
+        if not kept.exists():
             continue
         decodings = json.loads((kept.parent / "decodings.json").read_text())
-        rows.append((run, result, decodings["top-k"]))
+        rows.append((run, json.loads(kept.read_text()), decodings["top-k"]))
     lines = [
         "| run | calibrated threshold | test acc. / sel. (%), kept gates 1 | test acc. / sel. (%), "
         "kept gates E[z] | top-k: test acc. / sel. (%) |",
@@ -133,10 +123,29 @@ def main() -> None:
                 f"{100 * statistics.median(main):.1f} % test accuracy with the calibrated "
                 f"threshold ({what})."
             )
-    text = "\n".join(lines) + "\n"
-    (ROOT / "docs" / "sst_calibrated_threshold.md").write_text(text)
-    replace_section(ROOT / "README.md", "sst-calibrated", text)
-    print(text)
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(root: Path = ROOT) -> str:
+    text = table(DEFAULT_RUNS)
+    write_section("sst", "sst-calibrated", text, root)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", nargs="*", default=DEFAULT_RUNS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for run in args.runs:
+        kept = RESULTS / "sst" / run / "calibrated_threshold.json"
+        result = json.loads(kept.read_text()) if kept.exists() else {}
+        if "test_accuracy_expected" not in result and archive(run).exists():
+            kept.write_text(json.dumps(calibrate(run), indent=2))
+    print(table(args.runs))
+    write_docs()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ SST HardKuma training speed against the paper authors' code (issue 9): whole tra
 as a user runs them, on the same data and machine, one thread each.
 
     source scripts/local_data.sh
-    .venv/bin/python benchmarks/sst_speed.py [--epochs 4] [--repeats 2]
+    .venv/bin/python -m benchmarks.sst_speed [--epochs 4] [--repeats 2]
+    .venv/bin/python -m benchmarks.sst_speed --summarize-only   # the table from the kept record
 
 Each repeat runs, one after the other and each in a fresh process, (1) `allennlp train
 training_config/sst_hardkuma.jsonnet` for `--epochs` epochs (dev evaluation after every epoch,
@@ -23,7 +24,8 @@ Two measures, both as ratios of medians (authors / ours: above 1 means ours is f
   imports transformers and torchvision, several seconds the authors' script does not pay), data
   reading, the test evaluation and the model archive.
 
-It writes `docs/sst_speed.md` and replaces the README's `sst-speed` section.
+The measurement is kept in `results/sst_speed/speed.json`; the table (the `sst-speed` section of
+`docs/results/sst_authors.md`) is rendered from it.
 """
 
 import argparse
@@ -34,20 +36,22 @@ import platform
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import (  # noqa: E402
+from benchmarks.results_store import (
     ALLENNLP,
     ANCHORS,
+    RESULTS,
     ROOT,
     authors_sst_command,
-    replace_section,
+    write_section,
+    write_text,
 )
+
+RECORD = RESULTS / "sst_speed" / "speed.json"
 
 # The line each side prints once an epoch (with its dev evaluation) is done.
 OURS_EPOCH_END = re.compile(r"gradient_descent_trainer - Epoch duration")
@@ -92,7 +96,11 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--summarize-only", action="store_true", help="render the kept record")
     args = parser.parse_args()
+    if args.summarize_only:
+        print(write_docs())
+        return
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is not timed)")
     if "SST_TRAIN" not in os.environ:
@@ -108,6 +116,21 @@ def main() -> None:
             processes[name].append(seconds)
             epochs[name].extend(epoch_seconds)
             print(f"{name}: {seconds:.1f} s, epochs {epoch_seconds}", flush=True)
+    record = {
+        "command": f"benchmarks.sst_speed --epochs {args.epochs} --repeats {args.repeats}",
+        "machine": f"{platform.machine()} CPU, one thread per process",
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "epoch_seconds": epochs,
+        "process_seconds": processes,
+    }
+    write_text(RECORD, json.dumps(record, indent=2) + "\n")
+    print(write_docs())
+
+
+def render(record: Dict) -> str:
+    """The table of a kept measurement (`results/sst_speed/speed.json`)."""
+    epochs, processes = record["epoch_seconds"], record["process_seconds"]
 
     def ratio(times):
         return statistics.median(times["theirs"]) / statistics.median(times["ours"])
@@ -115,10 +138,10 @@ def main() -> None:
     def listed(times):
         return ", ".join(f"{t:.1f}" for t in times)
 
-    text = "\n".join(
+    return "\n".join(
         [
-            f"| SST HardKuma | seconds per epoch (epochs 2-{args.epochs} of each repeat) "
-            f"| whole process, {args.epochs} epochs (each repeat) |",
+            f"| SST HardKuma | seconds per epoch (epochs 2-{record['epochs']} of each repeat) "
+            f"| whole process, {record['epochs']} epochs (each repeat) |",
             "|---|---|---|",
             f"| ours (`sst_hardkuma.jsonnet`) | {listed(epochs['ours'])} "
             f"| {listed(processes['ours'])} |",
@@ -126,13 +149,22 @@ def main() -> None:
             f"| **speed-up** (authors / ours, medians) | **{ratio(epochs):.2f}x** "
             f"| {ratio(processes):.2f}x |",
             "",
-            f"{platform.machine()} CPU, one thread per process, {args.repeats} alternating "
-            f"repeats, `benchmarks/sst_speed.py --epochs {args.epochs} --repeats {args.repeats}`.",
+            f"{record['machine']}, {record['repeats']} alternating repeats, "
+            f"`python -m {record['command']}`.",
         ]
     )
-    (ROOT / "docs" / "sst_speed.md").write_text(text + "\n")
-    replace_section(ROOT / "README.md", "sst-speed", text)
-    print(text)
+
+
+def write_docs(root: Path = ROOT) -> str:
+    if RECORD.exists():
+        text = render(json.loads(RECORD.read_text()))
+    else:
+        text = (
+            "Not measured with the current code: `results/sst_speed/speed.json` is missing "
+            "(`python -m benchmarks.sst_speed` measures it, about 10 minutes)."
+        )
+    write_section("sst_authors", "sst-speed", text, root)
+    return text
 
 
 if __name__ == "__main__":

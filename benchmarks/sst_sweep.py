@@ -5,8 +5,8 @@ Bernoulli (REINFORCE) baseline and the full-text BiLSTM; plus each HardKuma mode
 every test-time decoding rule.
 
     source scripts/local_data.sh          # data and vectors from ../shared/data
-    .venv/bin/python benchmarks/sst_sweep.py                  # train what is missing, 2 at a time
-    .venv/bin/python benchmarks/sst_sweep.py --summarize-only # tables and figure from results/
+    .venv/bin/python -m benchmarks.sst_sweep                  # train what is missing, 2 at a time
+    .venv/bin/python -m benchmarks.sst_sweep --summarize-only # tables and figure from results/
 
 Each run is `allennlp train` of a config in `training_config/` with the paper's settings (Adam
 2e-4, batch 25, up to 25 epochs, patience 5), one thread, serialized under `runs/sst/<run>`.
@@ -15,9 +15,11 @@ test metrics under each decoding rule), and runs with kept results are never run
 that stopped continues where it was, in a later session too. Several sweep processes can share
 one plan (`--jobs 1` each); a lock file keeps them from training the same run.
 
-The summary (`docs/sst_results.md`, the README's SST tables and
-`docs/sst_accuracy_vs_selected.png`) is made from `results/sst/` alone. Model selection: the
-lowest dev `loss + lagrangian_selection_miss` (the configs' `validation_metric`), test reported.
+The summary (the tables of `docs/results/sst.md` and `docs/results/sst_accuracy_vs_selected.png`)
+is made from `results/sst/` alone. Model selection: the lowest dev
+`loss + lagrangian_selection_miss` (the configs' `validation_metric`), test reported; best epochs
+are counted from 1. `--variant` runs are kept in `results/sst_variants/` and their table is printed,
+not written to the docs (the docs show the configs as shipped).
 """
 
 import argparse
@@ -30,8 +32,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_store import RESULTS, ROOT, evaluate, load_results, replace_section, train  # noqa
+from benchmarks.results_store import (
+    DOCS,
+    RESULTS,
+    ROOT,
+    evaluate,
+    load_results,
+    train,
+    write_section,
+)
 
 BENCHMARK = "sst"
 
@@ -154,43 +163,17 @@ def run(spec: Dict, args, benchmark: str = BENCHMARK) -> str:
     return train(benchmark, spec["name"], config, spec["overrides"], args.runs, after)
 
 
-def write_variants() -> str:
-    """The variants' table, written to `docs/sst_variants.md` and the README."""
-    table = summarize_variants()
-    (ROOT / "docs" / "sst_variants.md").write_text(table)
-    replace_section(ROOT / "README.md", "sst-variants", table)
-    return table
-
-
-# The HardKuma config's runs before the sixth session (annealed dual ascent, PyTorch's
-# initialisation, the classifier skipping unselected words, top-k decoding), kept for comparison.
-PREVIOUS_CONFIG = "superseded/sst_annealed_dual_ascent"
-
-
 def summarize_variants() -> str:
-    """Variants of the main HardKuma model (`--variant`), against the main model's seeds."""
+    """The `--variant` runs of the main HardKuma model (`results/sst_variants/`)."""
     rules = ("paper", "threshold 0.5", "top-k", "top-k E[z]")
     lines = [
-        "| run | changes against `sst_hardkuma.jsonnet` of their time | best epoch | "
+        "| run | changes against `sst_hardkuma.jsonnet` | best epoch | "
         + " | ".join(f"test {r}: acc. / sel. (%)" for r in rules)
         + " |",
         "|---|---|---|" + "---|" * len(rules),
     ]
-    rows = [
-        (n, r, "(the config)")
-        for n, r in load_results(BENCHMARK).items()
-        if n.startswith("hardkuma_t0.3")
-    ]
-    rows += [
-        (f"{n} (previous)", r, f"(the previous config, `results/{PREVIOUS_CONFIG}/`)")
-        for n, r in load_results(PREVIOUS_CONFIG).items()
-        if n.startswith("hardkuma_t0.3")
-    ]
-    rows += [
-        (n, r, f"`{json.dumps(r.get('variant', {}))}`")
-        for n, r in load_results("sst_variants").items()
-    ]
-    for name, result, changes in rows:
+    for name, result in load_results("sst_variants").items():
+        changes = f"`{json.dumps(result.get('variant', {}))}`"
         if "metrics" not in result:
             lines.append(f"| {name} | {changes} | **failed** |" + " - |" * len(rules))
             continue
@@ -200,7 +183,7 @@ def summarize_variants() -> str:
             cells.append(
                 f"{100 * value['accuracy']:.1f} / {100 * value['selected']:.1f}" if value else "-"
             )
-        epoch = result["metrics"]["best_epoch"]
+        epoch = result["metrics"]["best_epoch"] + 1
         lines.append(f"| {name} | {changes} | {epoch} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -233,7 +216,8 @@ def median_range(values: List[float]) -> str:
     )
 
 
-def summarize(plan_specs: List[Dict]) -> str:
+def summarize(plan_specs: List[Dict], figure_path: Optional[Path] = None) -> str:
+    """The main table and the decodings table; with `figure_path`, the figure too."""
     kept = load_results(BENCHMARK)
     groups: Dict[str, List[str]] = {}
     for spec in plan_specs:
@@ -264,7 +248,7 @@ def summarize(plan_specs: List[Dict]) -> str:
             median_range([x["test_selected"] for x in m]),
             median_range([x["best_validation_accuracy"] for x in m]),
             median_range([x["best_validation_selected"] for x in m]),
-            ", ".join(str(x["best_epoch"]) for x in m),
+            ", ".join(str(x["best_epoch"] + 1) for x in m),
         ]
         lines.append(f"| {model} | {setting} | {status} | " + " | ".join(cells) + " |")
         figure.append((group, [x["test_selected"] for x in m], [x["test_accuracy"] for x in m]))
@@ -301,7 +285,8 @@ def summarize(plan_specs: List[Dict]) -> str:
         f"{table}\n\nEvery HardKuma model under each test-time decoding rule (test set, "
         f"median over the seeds done):\n\n" + "\n".join(decoding_lines) + "\n"
     )
-    plot(figure, ROOT / "docs" / "sst_accuracy_vs_selected.png")
+    if figure_path is not None:
+        plot(figure, figure_path)
     return text
 
 
@@ -338,10 +323,11 @@ def plot(figure, path: Path) -> None:
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -368,9 +354,33 @@ def main() -> None:
         metavar=("NAME", "OVERRIDES"),
         help="train the main HardKuma model with JSON config overrides (results/sst_variants)",
     )
-    args = parser.parse_args()
+    return parser
+
+
+# The run whose predictions are the README's examples.
+EXAMPLES_RUN = "hardkuma_t0.3_s1"
+
+
+def examples() -> str:
+    """The README's example rationales, from the main run's `examples.json`."""
+    path = RESULTS / BENCHMARK / EXAMPLES_RUN / "examples.json"
+    lines = [f"label {e['label']}: {e['highlight']}" for e in json.loads(path.read_text())]
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
+def write_docs(root: Path = ROOT) -> str:
+    """The tables of `docs/results/sst.md` (and its figure), from `results/sst/` alone, for the
+    protocol as the defaults name it."""
+    text = summarize(plan(parser().parse_args([])), root / DOCS / "sst_accuracy_vs_selected.png")
+    write_section("sst", "sst-results", text, root)
+    return text
+
+
+def main() -> None:
+    argument_parser = parser()
+    args = argument_parser.parse_args()
     if "SST_TRAIN" not in os.environ:
-        parser.error("set the data variables first, e.g. `source scripts/local_data.sh`")
+        argument_parser.error("set the data variables first, e.g. `source scripts/local_data.sh`")
     if args.variant:
         name, changes = args.variant[0], json.loads(args.variant[1])
         variants = []
@@ -383,28 +393,23 @@ def main() -> None:
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda spec: run(spec, args, "sst_variants"), variants))
         # Only the variants' table: the main tables follow the protocol's seeds, not these.
-        print(write_variants())
+        print(summarize_variants())
         return
     specs = plan(args)
-    if not args.summarize_only and not args.variant:
+    if not args.summarize_only:
         todo = specs
         if args.only:
             todo = [r for r in specs if any(r["name"].startswith(p) for p in args.only)]
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda spec: run(spec, args), todo))
-    main_run = f"hardkuma_t{args.main_target}_s{args.seeds[0]}"
-    kept, archive = RESULTS / BENCHMARK / main_run, args.runs / main_run / "model.tar.gz"
+    kept, archive = RESULTS / BENCHMARK / EXAMPLES_RUN, args.runs / EXAMPLES_RUN / "model.tar.gz"
     if (kept / "metrics.json").exists() and not (kept / "examples.json").exists():
         if archive.exists():
             (kept / "examples.json").write_text(json.dumps(predict_examples(archive), indent=2))
-    text = summarize(specs)
-    (ROOT / "docs" / "sst_results.md").write_text(text)
-    replace_section(ROOT / "README.md", "sst-results", text)
-    write_variants()
-    example_run = load_results(BENCHMARK).get(main_run, {})
-    if "examples" in example_run:
-        lines = [f"label {e['label']}: {e['highlight']}" for e in example_run["examples"]]
-        replace_section(ROOT / "README.md", "sst-examples", "```\n" + "\n".join(lines) + "\n```")
+    text = write_docs()
+    from benchmarks.render import write_readme
+
+    write_readme()
     print(text)
 
 

@@ -4,15 +4,19 @@ with Differentiable Binary Variables", ACL 2019 (https://arxiv.org/abs/1905.0816
 
 Importing the package registers every component (AllenNLP imports it through `.allennlp_plugins`
 or `--include-package hardkuma_allennlp`) and sets the defaults of the environment variables
-that the experiments in `training_config/` read (see `hardkuma_allennlp.environment`).
+that the experiments in `training_config/` read (see `hardkuma_allennlp.environment`). It also
+makes AllenNLP's `pretrained_transformer*` components work with the installed transformers (see
+`hardkuma_allennlp.transformers_compat`), and makes AllenNLP's errors for config values of the
+wrong type name the value's path in the config (`hardkuma_allennlp.config_paths`).
 """
 
 # Every module that registers a component must be imported here.
 from hardkuma_allennlp.commands.rationales import Rationales
+from hardkuma_allennlp.config_paths import name_config_paths
 from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
-from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
 from hardkuma_allennlp.dataset_readers.snli import HardKumaSnliReader
 from hardkuma_allennlp.dataset_readers.sst import SstTreeDatasetReader
+from hardkuma_allennlp.dataset_readers.text_classification import TextClassificationDatasetReader
 from hardkuma_allennlp.environment import set_default_environment
 from hardkuma_allennlp.models.hardkuma_decomposable_attention import (
     HardKumaDecomposableAttention,
@@ -38,6 +42,8 @@ from hardkuma_allennlp.modules.seq2vec_encoders.pooled_seq2seq_encoder import (
 )
 from hardkuma_allennlp.predictors.attention_predictor import HardKumaAttentionPredictor
 from hardkuma_allennlp.predictors.rationale_predictor import RationalePredictor
+from hardkuma_allennlp.tokenizers.blank_spacy_tokenizer import BlankSpacyTokenizer
+from hardkuma_allennlp.training.checkpointer import AtomicCheckpointer
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
 from hardkuma_allennlp.training.learning_rate_schedulers import ReduceOnPlateau
 from hardkuma_allennlp.training.metrics import RationaleF1, Selection
@@ -46,10 +52,14 @@ from hardkuma_allennlp.training.multiplier_rules import (
     MultiplicativeRule,
     MultiplierRule,
 )
+from hardkuma_allennlp.transformers_compat import patch_allennlp_transformers
 
+patch_allennlp_transformers()
+name_config_paths()
 set_default_environment()
 
 __all__ = [
+    "AtomicCheckpointer",
     "BeerAdvocateDatasetReader",
     "BernoulliGate",
     "BlankSpacyTokenizer",
@@ -81,4 +91,5 @@ __all__ = [
     "TopKDecoder",
     "HardKumaSnliReader",
     "SstTreeDatasetReader",
+    "TextClassificationDatasetReader",
 ]

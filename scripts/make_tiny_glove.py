@@ -4,15 +4,14 @@ Writes fixtures/glove/tiny_glove.txt: a tiny embedding file in GloVe's text form
 of the SST fixtures, so that tests never need real vectors. A seeded draw leaves about a tenth of
 the words out, so that tests also meet words without a vector.
 
-    python scripts/make_tiny_glove.py                      # rewrites the fixture
-    python scripts/make_tiny_glove.py --output /tmp/x.txt  # somewhere else
+    python -m scripts.make_tiny_glove                 # rewrites the fixture
+    python -m scripts.make_tiny_glove --output /tmp/x.txt  # somewhere else
 
 The output depends only on the input files and the arguments (same seed -> same bytes).
 """
 
 import argparse
 import random
-import sys
 from pathlib import Path
 from typing import Iterable, List, Optional, Set
 
@@ -23,8 +22,6 @@ DEFAULT_OUTPUT = ROOT / "fixtures" / "glove" / "tiny_glove.txt"
 
 def vocabulary(paths: Iterable[Path]) -> List[str]:
     """The sorted lowercased tokens of the SST trees in `paths`, as `hardkuma_sst` reads them."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from hardkuma_allennlp.dataset_readers.sst import parse_sst_tree
 
     words: Set[str] = set()

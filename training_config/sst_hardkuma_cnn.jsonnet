@@ -1,5 +1,7 @@
 // sst_hardkuma.jsonnet with a CNN classifier encoder instead of the BiLSTM: swapped by config only.
 local sst = import 'common/sst.libsonnet';
+// The selection target: the test-time decoder keeps this share, the constraint holds it in training.
+local selection = 0.3;
 
 sst.experiment(
   encoder={
@@ -7,7 +9,7 @@ sst.experiment(
     gate: {
       type: 'hardkuma',
       encoder: sst.bilstm_seq2seq,
-      decoding: { type: 'top_k', share: 0.3 },
+      decoding: { type: 'top_k', share: selection },
     },
     encoder: {
       type: 'cnn',
@@ -16,5 +18,5 @@ sst.experiment(
       ngram_filter_sizes: [3, 4, 5],
     },
   },
-  callbacks=[sst.lagrangian(0.3)],
+  callbacks=[sst.lagrangian(selection)],
 )

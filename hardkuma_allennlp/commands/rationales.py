@@ -4,25 +4,43 @@ export and an HTML report of a trained model's rationales, in one pass over the 
 
     allennlp rationales MODEL.tar.gz INPUT [--use-dataset-reader] [--html report.html]
         [--eraser predictions.jsonl] [--metrics metrics.json] [-o OVERRIDES]
+
+Outputs are never half-written: each is written to a temporary file in its own directory and
+moved into place (`os.replace`) only when the whole run has succeeded, so an existing output
+survives any failure byte for byte. When the input has a bad line (or record), the run stops
+there with the reader's message naming the file and the line; the ERASER records of the inputs
+before it are kept, as `allennlp predict` keeps its predictions, in `PATH.partial` next to the
+`--eraser` PATH (which itself is left as it was); metrics and report, which would describe only
+part of the input, are not written.
 """
 
 import argparse
+import gzip
 import json
 import logging
 import os
+import stat
+import tarfile
+import tempfile
+import zlib
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common import logging as common_logging
 from allennlp.common.checks import ConfigurationError, check_for_gpu
-from allennlp.common.file_utils import cached_path, open_compressed
 from allennlp.data import Instance
-from allennlp.models.archival import load_archive
+from allennlp.models import BasicClassifier, Model
+from allennlp.models.archival import Archive, load_archive
 from allennlp.predictors import Predictor
 
 from hardkuma_allennlp.interpret import eraser, html_report
 from hardkuma_allennlp.interpret.rationale_evaluator import RationaleEvaluator, summarize
+from hardkuma_allennlp.models.hardkuma_decomposable_attention import (
+    HardKumaDecomposableAttention,
+)
+from hardkuma_allennlp.models.rationale_model import RationaleModel
+from hardkuma_allennlp.predictors.input_lines import InputLineCounter, InputLineError
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +49,13 @@ logger = logging.getLogger(__name__)
 class Rationales(Subcommand):
     """
     Runs a trained rationale model (a `rationale_model` with HardKuma, dependent HardKuma or
-    Bernoulli gates, the full-text `rationale_model`, or HardKuma attention) over an input file
-    and reports how faithful its rationales are (ERASER's comprehensiveness and sufficiency, at the
-    model's own rationale and as AOPC over the top 1/5/10/20/50 % of tokens), how well they agree
-    with gold rationales where the input has them (token precision/recall/F1, IOU F1), and what
-    they look like (a self-contained HTML page). See `hardkuma_allennlp.interpret`.
+    Bernoulli gates, the full-text `rationale_model`, AllenNLP's `basic_classifier` with or without
+    a `latent_rationale` encoder, or HardKuma attention) over an input file and reports how
+    faithful its rationales are (ERASER's comprehensiveness and sufficiency, at the model's own
+    rationale and as AOPC over the top 1/5/10/20/50 % of tokens), how well they agree with gold
+    rationales where the input has them (token precision/recall/F1, IOU F1), and what they look
+    like (a self-contained HTML page). See `hardkuma_allennlp.interpret`. Any other model is
+    refused with a message naming its type and the supported ones.
 
     Registered as a `Subcommand` with name "rationales" (it shows in `allennlp --help` wherever
     the plugin is found: `.allennlp_plugins` or `--include-package hardkuma_allennlp`).
@@ -61,7 +81,8 @@ class Rationales(Subcommand):
             "--html-inputs",
             type=int,
             default=100,
-            help="how many inputs the HTML report shows (its summary covers all; default 100)",
+            help="how many inputs the HTML report shows (its summary covers all; default 100; "
+            "0 shows the summary only)",
         )
         subparser.add_argument(
             "--eraser", type=str, help="write ERASER-format predictions (JSON lines) here"
@@ -73,7 +94,9 @@ class Rationales(Subcommand):
             help="read the input with the model's (validation) dataset reader, which keeps "
             "gold labels and gold rationales",
         )
-        subparser.add_argument("--batch-size", type=int, default=32)
+        subparser.add_argument(
+            "--batch-size", type=int, default=32, help="inputs per forward pass (default 32)"
+        )
         subparser.add_argument("--cuda-device", type=int, default=-1)
         subparser.add_argument(
             "-o",
@@ -93,85 +116,289 @@ class Rationales(Subcommand):
         return subparser
 
 
-def _json_instances(predictor: Predictor, path: str) -> Iterator[Instance]:
+# The models `RationaleEvaluator` can explain, with the names users know them by and the
+# predictor that reads their JSON input (ours: it checks each line and tokenizes as the model's
+# dataset reader does, so AllenNLP's `text_classifier` never builds a spaCy tokenizer).
+SUPPORTED_MODELS = (
+    (
+        RationaleModel,
+        "rationale_model (HardKuma, dependent HardKuma or Bernoulli gates, or none)",
+        "rationale",
+    ),
+    (
+        HardKumaDecomposableAttention,
+        "hardkuma_decomposable_attention (HardKuma attention)",
+        "hardkuma_attention",
+    ),
+    (
+        BasicClassifier,
+        "basic_classifier (AllenNLP's, with or without a latent_rationale encoder)",
+        "rationale",
+    ),
+)
+
+# What `load_archive` raises on a file that is not a model archive.
+_NOT_AN_ARCHIVE = (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error, UnicodeDecodeError)
+
+
+class _PendingOutput:
+    """
+    An output file written to a temporary file in the same directory, moved into place by
+    `commit` (`os.replace`, atomic on one file system) or removed by `discard`. The file gets
+    the mode of the file it replaces (or the usual mode of a new file under the umask).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        directory = os.path.dirname(os.path.abspath(path))
+        descriptor, self.temporary = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
+        self.file = os.fdopen(descriptor, "w", encoding="utf-8")
+        self.done = False
+
+    def commit(self, target: Optional[str] = None) -> str:
+        """Moves the file into place at `target` (default: its path); returns where."""
+        target = target or self.path
+        self.file.close()
+        os.chmod(self.temporary, _mode_for(target))
+        os.replace(self.temporary, target)
+        self.done = True
+        return target
+
+    def discard(self) -> None:
+        if self.done:
+            return
+        self.file.close()
+        if os.path.exists(self.temporary):
+            os.unlink(self.temporary)
+        self.done = True
+
+
+def _mode_for(path: str) -> int:
+    if os.path.exists(path):
+        return stat.S_IMODE(os.stat(path).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuses bad arguments before the model is loaded and before anything is written."""
+    if args.batch_size < 1:
+        raise ConfigurationError(
+            f"rationales: --batch-size must be at least 1, got {args.batch_size}"
+        )
+    if args.html_inputs < 0:
+        raise ConfigurationError(
+            f"rationales: --html-inputs must be 0 or more (how many inputs the report shows), "
+            f"got {args.html_inputs}"
+        )
+    if os.path.isdir(args.input_file):
+        raise ConfigurationError(
+            f"rationales: input file {args.input_file} is a directory, not a file"
+        )
+    # URLs and `archive.zip!member` are fetched later, and a missing one is named then.
+    local = "://" not in args.input_file and "!" not in args.input_file
+    if local and not os.path.exists(args.input_file):
+        raise ConfigurationError(f"rationales: input file {args.input_file} does not exist")
+    outputs = {"--html": args.html, "--eraser": args.eraser, "--metrics": args.metrics}
+    seen: Dict[str, str] = {}
+    for option, path in outputs.items():
+        if not path:
+            continue
+        where = os.path.realpath(path)
+        if where in seen:
+            raise ConfigurationError(f"rationales: {seen[where]} and {option} are both {path}")
+        seen[where] = option
+        if "://" not in args.input_file and where == os.path.realpath(args.input_file):
+            raise ConfigurationError(f"rationales: {option} {path} would overwrite the input")
+        if os.path.isdir(path):
+            raise ConfigurationError(f"rationales: {option} {path} is a directory, not a file")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise ConfigurationError(
+                f"rationales: {option} {path}: the directory {directory} does not exist"
+            )
+
+
+def _load(args: argparse.Namespace) -> Archive:
+    """The model archive, or a message naming the file when it is not one."""
+    path = args.archive_file
+    if "://" not in path and not os.path.exists(path):
+        raise ConfigurationError(f"rationales: model archive {path} does not exist")
+    hint = "give the model.tar.gz (or the serialization directory) that `allennlp train` wrote" + (
+        "; a weights file such as best.th holds no config" if path.endswith(".th") else ""
+    )
+    try:
+        return load_archive(path, cuda_device=args.cuda_device, overrides=args.overrides)
+    except _NOT_AN_ARCHIVE as error:
+        raise ConfigurationError(
+            f"rationales: {path} is not a model archive ({error}): {hint}"
+        ) from None
+    except FileNotFoundError as error:
+        if os.path.isdir(path):
+            raise ConfigurationError(
+                f"rationales: {path} is a directory without a trained model ({error}): {hint}"
+            ) from None
+        raise
+
+
+def model_type(archive: Archive) -> str:
+    """The model's registered name as the archive's config gives it (e.g. "rationale_model")."""
+    config = archive.config.as_dict(quiet=True).get("model", {})
+    return str(config.get("type", "?")) if isinstance(config, dict) else "?"
+
+
+def predictor_for(archive: Archive) -> str:
+    """
+    The predictor that reads JSON input for the archive's model; refuses, with one message naming
+    the model type, a model `rationales` cannot explain.
+    """
+    model: Model = archive.model
+    for cls, _, predictor in SUPPORTED_MODELS:
+        if isinstance(model, cls):
+            return predictor
+    supported = "; ".join(name for _, name, _ in SUPPORTED_MODELS)
+    raise ConfigurationError(
+        f"rationales: cannot explain a model of type {model_type(archive)!r} "
+        f"({type(model).__module__}.{type(model).__name__}). Supported: {supported}."
+    )
+
+
+class _Input:
+    """
+    The input instances, and what stopped them: an input error (a `ValueError`: a bad line of
+    JSON or of the dataset's own format) ends the stream and is kept in `error`, so that the
+    inputs before it are still evaluated. `ids` holds the `id` of each JSON input that has one,
+    by its position.
+    """
+
+    def __init__(self) -> None:
+        self.error: Optional[ValueError] = None
+        self.ids: Dict[int, Any] = {}
+        self.count = 0
+
+    def guard(self, stream: Iterable[Instance]) -> Iterator[Instance]:
+        try:
+            for instance in stream:
+                yield instance
+                self.count += 1
+        except ValueError as error:
+            self.error = error
+
+
+def _json_instances(predictor: InputLineCounter, path: str, state: _Input) -> Iterator[Instance]:
     """Instances from JSON lines, each checked by the predictor; errors name the file's line."""
-    with open_compressed(cached_path(path)) as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            # Our predictors number the lines they check: make it the file's line number.
-            predictor._input_lines = number - 1
-            try:
-                item = predictor.load_line(line)
-                yield predictor._json_to_instance(item)
-            except ValueError as error:
-                message = str(error)
-                if not message.startswith("input line"):
-                    message = f"input line {number}: {message}"
-                raise ValueError(f"{path}: {message}") from None
+    for item in predictor.read_json_lines(path):
+        try:
+            instance = predictor._json_to_instance(item)  # type: ignore[attr-defined]
+        except (KeyError, ValueError) as error:
+            # Raised by the dataset reader, e.g. a text without any token.
+            problem = (
+                f"expected the key {error.args[0]!r}" if isinstance(error, KeyError) else error
+            )
+            raise InputLineError(
+                f"{path}: input line {predictor._input_lines}: {problem}"
+            ) from None
+        if "id" in item:
+            state.ids[state.count] = item["id"]
+        yield instance
+
+
+def _input_error(error: ValueError, partial: Optional[str], kept: int) -> ValueError:
+    """The input error, with what became of the outputs."""
+    if partial:
+        note = (
+            f" [rationales: the ERASER records of the {kept} input(s) before it are in "
+            f"{partial}; no other output was written and existing outputs are unchanged]"
+        )
+    else:
+        note = " [rationales: no output was written; existing outputs are unchanged]"
+    try:
+        return type(error)(f"{error}{note}")
+    except Exception:  # an error class with another constructor
+        return ValueError(f"{error}{note}")
 
 
 def run_rationales(args: argparse.Namespace) -> Optional[dict]:
     common_logging.FILE_FRIENDLY_LOGGING = args.file_friendly_logging
     if not (args.html or args.eraser or args.metrics):
         logger.info("no --html, --eraser or --metrics: printing the summary only")
+    _check_arguments(args)
     check_for_gpu(args.cuda_device)
-    if not os.path.exists(args.input_file) and "://" not in args.input_file:
-        raise ConfigurationError(f"rationales: input file {args.input_file} does not exist")
-    archive = load_archive(
-        args.archive_file, cuda_device=args.cuda_device, overrides=args.overrides
+    archive = _load(args)
+    predictor = Predictor.from_archive(
+        archive, predictor_for(archive), dataset_reader_to_load="validation"
     )
-    predictor = Predictor.from_archive(archive, dataset_reader_to_load="validation")
     reader = predictor._dataset_reader
     evaluator = RationaleEvaluator(archive.model, batch_size=args.batch_size)
 
+    state = _Input()
     if args.use_dataset_reader:
-        instances = reader.read(args.input_file)
+        instances = state.guard(reader.read(args.input_file))
     else:
-        instances = _json_instances(predictor, args.input_file)
+        instances = state.guard(
+            _json_instances(predictor, args.input_file, state)  # type: ignore[arg-type]
+        )
 
-    def indexed(stream) -> Iterator[Instance]:
+    def indexed(stream: Iterable[Instance]) -> Iterator[Instance]:
         for instance in stream:
             reader.apply_token_indexers(instance)
             yield instance
 
-    outputs = {}
-    eraser_file = html_records = None
-    records_for_summary = []
+    pending: List[_PendingOutput] = []
+    html_records: List[Dict] = []
+    records_for_summary: List[Dict] = []
     try:
+        eraser_file = None
         if args.eraser:
-            eraser_file = open(args.eraser, "w", encoding="utf-8")
-        html_records = []
+            eraser_file = _PendingOutput(args.eraser)
+            pending.append(eraser_file)
         for record in evaluator.evaluate(indexed(instances)):
+            if record["index"] in state.ids:
+                record["id"] = state.ids.pop(record["index"])
             if eraser_file is not None:
                 if record["regression"]:
                     raise ConfigurationError(
                         "rationales: --eraser needs a classifier (ERASER's format holds class "
                         "distributions); this model is a regressor"
                     )
-                eraser_file.write(json.dumps(eraser.record_to_eraser(record)) + "\n")
+                eraser_file.file.write(json.dumps(eraser.record_to_eraser(record)) + "\n")
             if len(html_records) < args.html_inputs:
                 html_records.append(record)
             # The summary needs only the per-input measures, not the outputs on reduced inputs.
             record.pop("outputs", None)
             records_for_summary.append(record)
+        if state.error is not None:
+            partial = None
+            if eraser_file is not None and records_for_summary:
+                partial = eraser_file.commit(f"{args.eraser}.partial")
+            raise _input_error(state.error, partial, len(records_for_summary)) from state.error
+        if not records_for_summary:
+            raise ConfigurationError(f"rationales: no inputs in {args.input_file}")
+        summary = summarize(records_for_summary, evaluator.bins)
+        if args.metrics:
+            metrics_file = _PendingOutput(args.metrics)
+            pending.append(metrics_file)
+            metrics_file.file.write(json.dumps(summary, indent=2))
+        if args.html:
+            title = f"Rationales of {Path(args.archive_file).name} on {Path(args.input_file).name}"
+            description = (
+                f"{summary['inputs']} inputs ({len(html_records)} shown); "
+                f"model: {type(archive.model).__name__}; overrides: {args.overrides or 'none'}"
+            )
+            html_file = _PendingOutput(args.html)
+            pending.append(html_file)
+            html_file.file.write(html_report.render(html_records, summary, title, description))
+        for output in pending:
+            output.commit()
+        if args.eraser and os.path.exists(f"{args.eraser}.partial"):
+            # The predictions of an earlier run that stopped at a bad line: this run's whole
+            # export replaces them.
+            os.remove(f"{args.eraser}.partial")
     finally:
-        if eraser_file is not None:
-            eraser_file.close()
-    if not records_for_summary:
-        raise ConfigurationError(f"rationales: no inputs in {args.input_file}")
-    summary = summarize(records_for_summary, evaluator.bins)
-    outputs["summary"] = summary
-    if args.metrics:
-        Path(args.metrics).write_text(json.dumps(summary, indent=2))
-    if args.html:
-        title = f"Rationales of {Path(args.archive_file).name} on {Path(args.input_file).name}"
-        description = (
-            f"{summary['inputs']} inputs ({len(html_records)} shown); "
-            f"model: {type(archive.model).__name__}; overrides: {args.overrides or 'none'}"
-        )
-        Path(args.html).write_text(
-            html_report.render(html_records, summary, title, description), encoding="utf-8"
-        )
+        for output in pending:
+            output.discard()
     print(json.dumps(summary, indent=2))
-    return outputs
+    return {"summary": summary}

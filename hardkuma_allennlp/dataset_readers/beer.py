@@ -1,4 +1,3 @@
-import json
 import logging
 import math
 import re
@@ -6,7 +5,6 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from allennlp.common.checks import ConfigurationError
-from allennlp.common.file_utils import cached_path
 from allennlp.data.dataset_readers.dataset_reader import DatasetReader
 from allennlp.data.fields import Field, MetadataField, TensorField, TextField
 from allennlp.data.instance import Instance
@@ -14,7 +12,13 @@ from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token
 from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 
-from hardkuma_allennlp.dataset_readers.lines import InputFormatError, numbered_lines
+from hardkuma_allennlp.dataset_readers.lines import (
+    InputFormatError,
+    data_file_path,
+    json_object,
+    numbered_lines,
+)
+from hardkuma_allennlp.dataset_readers.rationale_spans import clip_spans, gold_rationale_mask
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +149,7 @@ class BeerAdvocateDatasetReader(DatasetReader):
         return False
 
     def _read(self, file_path: str) -> Iterable[Instance]:
-        path = cached_path(file_path)
+        path = data_file_path(file_path)
         annotations = self._is_annotation_file(path, file_path)
         logger.info(
             "Reading BeerAdvocate %s from %s",
@@ -191,11 +195,9 @@ class BeerAdvocateDatasetReader(DatasetReader):
 
     def _annotation_line_to_instance(self, line: str) -> Instance:
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise BeerFormatError(f"bad JSON: {error}") from None
-        if not isinstance(item, dict):
-            raise BeerFormatError(f"expected a JSON object, found {type(item).__name__}")
+            item = json_object(line)
+        except ValueError as error:
+            raise BeerFormatError(str(error)) from None
         for key in ["x", "y"] + [str(a) for a in range(NUM_ASPECTS)]:
             if key not in item:
                 raise BeerFormatError(f"missing key {key!r} in the annotation object")
@@ -287,22 +289,13 @@ class BeerAdvocateDatasetReader(DatasetReader):
                 if aspect not in spans:
                     raise BeerFormatError(f"no gold spans given for aspect {aspect}")
                 checked = _check_spans(spans[aspect], num_tokens, aspect)
-                clipped[aspect] = [
-                    [start, min(end, len(kept))] for start, end in checked if start < len(kept)
-                ]
-                clipped[aspect] = [span for span in clipped[aspect] if span[0] < span[1]]
+                clipped[aspect] = clip_spans(checked, len(kept))
             if self._aspect is None:
                 gold_spans = [clipped[a] for a in range(NUM_ASPECTS)]
             else:
                 gold_spans = clipped[self._aspect]
-                # Shape: (num_tokens,)
-                gold = torch.zeros(len(kept), dtype=torch.float)
-                for start, end in gold_spans:
-                    gold[start:end] = 1.0
-                has_gold = bool(gold.sum() > 0)
-                if not has_gold:
-                    # No gold span for this aspect: excluded from rationale metrics.
-                    gold.fill_(-1.0)
+                # Shape: (num_tokens,); -1.0 without a gold span for this aspect.
+                gold, has_gold = gold_rationale_mask(gold_spans, len(kept))
                 fields["gold_rationale"] = TensorField(gold)
 
         fields["metadata"] = MetadataField(

@@ -10,10 +10,11 @@ local path of the file to read.
 
 import codecs
 import gzip
+import json
 import os
 import zlib
 from os import PathLike
-from typing import Iterator, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Tuple, Union
 
 from allennlp.common.file_utils import cached_path
 
@@ -48,6 +49,29 @@ def is_gzip(path: str) -> bool:
         return raw.read(2) == b"\x1f\x8b"
 
 
+def decoded_lines(
+    raw_lines: Iterable[bytes], fail: Callable[[int, str], Exception]
+) -> Iterator[Tuple[int, str]]:
+    """
+    Yields `(line_number, line)` for the UTF-8 `raw_lines` (e.g. a file opened in binary mode),
+    numbered from 1, line endings kept; a byte-order mark at the start is dropped. A line that
+    is not UTF-8 raises `fail(line_number, problem)`, so that each caller words the file and the
+    line its own way.
+    """
+    for line_number, raw_line in enumerate(raw_lines, start=1):
+        if line_number == 1 and raw_line.startswith(codecs.BOM_UTF8):
+            raw_line = raw_line[len(codecs.BOM_UTF8) :]
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problem = (
+                f"not UTF-8 text (byte {raw_line[error.start]:#04x} at column {error.start + 1}); "
+                "save the file as UTF-8"
+            )
+            raise fail(line_number, problem) from None
+        yield line_number, line
+
+
 def numbered_lines(path: str, name: str = None) -> Iterator[Tuple[int, str]]:
     """
     Yields `(line_number, line)` for every line of a UTF-8 text file at `path` (gzipped or not),
@@ -57,22 +81,36 @@ def numbered_lines(path: str, name: str = None) -> Iterator[Tuple[int, str]]:
     name = name or path
     opener = gzip.open if is_gzip(path) else open
     line_number = 0
+
+    def fail(number: int, problem: str) -> InputFormatError:
+        return InputFormatError(f"{name}, line {number}: {problem}")
+
     with opener(path, "rb") as handle:
         try:
-            for line_number, raw_line in enumerate(handle, start=1):
-                if line_number == 1 and raw_line.startswith(codecs.BOM_UTF8):
-                    raw_line = raw_line[len(codecs.BOM_UTF8) :]
-                try:
-                    line = raw_line.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise InputFormatError(
-                        f"{name}, line {line_number}: not UTF-8 text (byte "
-                        f"{raw_line[error.start]:#04x} at column {error.start + 1}); save the "
-                        "file as UTF-8"
-                    ) from None
+            for line_number, line in decoded_lines(handle, fail):
                 yield line_number, line
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise InputFormatError(
                 f"{name}, line {line_number + 1}: the gzip archive is truncated or corrupt "
                 f"({error or type(error).__name__})"
             ) from None
+
+
+def json_object(line: str) -> Dict[str, Any]:
+    """
+    One line of a JSON-lines file as a JSON object. Raises `ValueError` saying what is wrong (the
+    caller adds the file and the line): text that is not JSON (and where in the line), a number
+    Python cannot hold (more digits than its limit of 4300), nesting too deep to parse, or a value
+    that is not an object.
+    """
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply to read)") from None
+    except ValueError as error:
+        raise ValueError(f"not valid JSON (a number it cannot hold: {error})") from None
+    if not isinstance(item, dict):
+        raise ValueError(f"expected a JSON object, got {type(item).__name__}")
+    return item

@@ -1,4 +1,3 @@
-import json
 import logging
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -8,8 +7,13 @@ from allennlp.data.token_indexers import TokenIndexer
 from allennlp.data.tokenizers import Tokenizer
 from allennlp_models.pair_classification.dataset_readers.snli import SnliReader
 
-from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
-from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_path, numbered_lines
+from hardkuma_allennlp.dataset_readers.lines import (
+    InputFormatError,
+    data_file_path,
+    json_object,
+    numbered_lines,
+)
+from hardkuma_allennlp.tokenizers.blank_spacy_tokenizer import BlankSpacyTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +93,9 @@ class HardKumaSnliReader(SnliReader):
                 continue
             where = f"{file_path}, line {line_number}"
             try:
-                example = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{where}: not valid JSON ({error})") from error
-            if not isinstance(example, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(example).__name__}")
+                example = json_object(line)
+            except ValueError as error:
+                raise ValueError(f"{where}: {error}") from None
             missing = [key for key in REQUIRED_KEYS if key not in example]
             if missing:
                 raise ValueError(

@@ -11,8 +11,8 @@ from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token, Tokenizer
 
-from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
 from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_path, numbered_lines
+from hardkuma_allennlp.tokenizers.blank_spacy_tokenizer import BlankSpacyTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +246,9 @@ class SstTreeDatasetReader(DatasetReader):
                 f"granularity is {granularity!r}, but expected one of: {list(GRANULARITIES)}"
             )
         self._token_indexers = token_indexers or {"tokens": SingleIdTokenIndexer()}
-        self._tokenizer = tokenizer
+        # A tokenizer for raw sentences (`text_to_instance`); AllenNLP's predictors read it too,
+        # and build a spaCy model of their own (a download) where a reader has none.
+        self._tokenizer = tokenizer or BlankSpacyTokenizer()
         self._granularity = granularity
         self._use_subtrees = use_subtrees
         self._lowercase = lowercase
@@ -328,8 +330,6 @@ class SstTreeDatasetReader(DatasetReader):
         the granularity is `"2-class"` and the label is neutral (2).
         """
         if isinstance(sentence_or_tokens, str):
-            if self._tokenizer is None:
-                self._tokenizer = BlankSpacyTokenizer()
             words = [token.text for token in self._tokenizer.tokenize(sentence_or_tokens)]
         else:
             words = [t.text if isinstance(t, Token) else t for t in sentence_or_tokens]

@@ -29,6 +29,7 @@ models (BeerAdvocate) have no class distribution: ERASER's format does not cover
 `record_to_eraser` refuses them.
 """
 
+import json
 import math
 from typing import Any, Dict, List, Sequence
 
@@ -43,20 +44,34 @@ def _distribution(labels: Sequence[str], vector: Sequence[float]) -> Dict[str, f
     return {label: float(p) for label, p in zip(labels, vector)}
 
 
+def annotation_id(record: Dict[str, Any], prefix: str = "") -> str:
+    """
+    The record's `annotation_id`: its input's `id` when it had one (a string as it is, any other
+    JSON value as JSON), else its position in the input; `prefix` goes first.
+    """
+    if record.get("id") is not None:
+        value = record["id"]
+        return f"{prefix}{value if isinstance(value, str) else json.dumps(value)}"
+    return f"{prefix}{record['index']}"
+
+
 def record_to_eraser(record: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
-    """The ERASER prediction of one record of `RationaleEvaluator.evaluate`."""
+    """
+    The ERASER prediction of one record of `RationaleEvaluator.evaluate`; its `annotation_id` is
+    the input's `id` when it had one (see `annotation_id`).
+    """
     if record["regression"]:
         raise EraserFormatError(
             "ERASER's format holds class distributions; a regression model has none"
         )
     labels = list(record["probabilities"])
-    annotation_id = f"{prefix}{record['index']}"
+    identifier = annotation_id(record, prefix)
     rationales = []
     for name, scores in record["scores"].items():
         selected = record["rationale"][name] if record["rationale"] is not None else []
         rationales.append(
             {
-                "docid": annotation_id if len(record["scores"]) == 1 else f"{annotation_id}_{name}",
+                "docid": identifier if len(record["scores"]) == 1 else f"{identifier}_{name}",
                 "hard_rationale_predictions": [
                     {"start_token": start, "end_token": end} for start, end in spans_of(selected)
                 ],
@@ -64,7 +79,7 @@ def record_to_eraser(record: Dict[str, Any], prefix: str = "") -> Dict[str, Any]
             }
         )
     prediction = {
-        "annotation_id": annotation_id,
+        "annotation_id": identifier,
         "rationales": rationales,
         "classification": str(record["prediction"]),
         "classification_scores": dict(record["probabilities"]),

@@ -87,6 +87,14 @@ def f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
 
 
+def precision_recall_f1(true_positives: float, selected: float, gold: float) -> Dict[str, float]:
+    """Token-level precision (`true_positives / selected`), recall (`true_positives / gold`) and
+    their F1, from counts; each 0.0 where its denominator is 0."""
+    precision = true_positives / selected if selected > 0 else 0.0
+    recall = true_positives / gold if gold > 0 else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1(precision, recall)}
+
+
 def token_agreement(
     predicted: Sequence[Sequence[bool]], gold: Sequence[Sequence[bool]]
 ) -> Dict[str, float]:
@@ -101,9 +109,7 @@ def token_agreement(
         true_positives += sum(1 for p, g in zip(p_row, g_row) if p and g)
         selected += sum(1 for p in p_row if p)
         gold_count += sum(1 for g in g_row if g)
-    precision = true_positives / selected if selected else 0.0
-    recall = true_positives / gold_count if gold_count else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1(precision, recall)}
+    return precision_recall_f1(true_positives, selected, gold_count)
 
 
 def iou_f1(

@@ -8,7 +8,16 @@ summary block with the corpus metrics on top. Pure Python; the input is the reco
 """
 
 import html
+import unicodedata
 from typing import Any, Dict, Optional, Sequence
+
+# The bidirectional control characters (embeddings, overrides, isolates and marks): in the page
+# each is shown as its code, so that none can reorder the text around it (a U+202E in an input
+# would show the tokens after it reversed). Each token is isolated too (`.tok`), so that a
+# right-to-left word cannot move its neighbours.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -26,7 +35,8 @@ table.summary th { background: #f4f4f4; text-align: left; }
 .right { color: #1b7f3b; font-weight: bold; }
 .field { margin: 0.2em 0; }
 .field .name { font-size: 0.8em; color: #777; margin-right: 0.5em; }
-.tok { padding: 0.05em 0.12em; border-radius: 3px; }
+.tok { padding: 0.05em 0.12em; border-radius: 3px; unicode-bidi: isolate; }
+.ctl { font-size: 0.75em; color: #b00020; border: 1px dotted #b00020; }
 .gold { border-bottom: 3px solid #1b7f3b; }
 .probs { font-size: 0.8em; color: #444; }
 .prob { display: inline-block; margin-right: 1.2em; white-space: nowrap; }
@@ -35,7 +45,7 @@ table.summary th { background: #f4f4f4; text-align: left; }
        margin: 0 0.3em 0 0.1em; }
 table.heatmap { border-collapse: collapse; font-size: 0.75em; margin-top: 0.4em; }
 table.heatmap td { width: 1.7em; height: 1.5em; border: 1px solid #eee; text-align: center; }
-table.heatmap th { font-weight: normal; padding: 0 0.3em; }
+table.heatmap th { font-weight: normal; padding: 0 0.3em; unicode-bidi: isolate; }
 table.heatmap th.col { writing-mode: vertical-rl; transform: rotate(180deg); height: 6em;
        text-align: left; }
 """
@@ -59,6 +69,24 @@ METRIC_NAMES = {
 }
 
 
+def _escape(text: str, markup: bool = True) -> str:
+    """`html.escape`, with every bidirectional control shown as its code (marked up, or plain
+    text where no markup may go: attributes and the page title)."""
+    escaped = html.escape(text)
+    if BIDI_CONTROLS.isdisjoint(escaped):
+        return escaped
+    shown = []
+    for character in escaped:
+        if character not in BIDI_CONTROLS:
+            shown.append(character)
+        elif markup:
+            name = unicodedata.name(character, "bidirectional control")
+            shown.append(f'<span class="ctl" title="{name}">U+{ord(character):04X}</span>')
+        else:
+            shown.append(f"[U+{ord(character):04X}]")
+    return "".join(shown)
+
+
 def _shade(value: float, rgb: str = "255, 140, 0") -> str:
     return f"background: rgba({rgb}, {0.15 + 0.75 * min(1.0, max(0.0, value)):.3f})"
 
@@ -70,7 +98,7 @@ def _token(token: str, gate: Optional[float], gold: bool) -> str:
         title = f' title="gate {gate:.3f}"'
         if gate != 0:
             style = f' style="{_shade(gate)}"'
-    return f'<span class="{" ".join(classes)}"{style}{title}>{html.escape(token)}</span>'
+    return f'<span class="{" ".join(classes)}"{style}{title}>{_escape(token)}</span>'
 
 
 def _field(name: str, record: Dict[str, Any], show_name: bool) -> str:
@@ -81,7 +109,7 @@ def _field(name: str, record: Dict[str, Any], show_name: bool) -> str:
         _token(token, gates[i] if gates is not None else None, bool(gold and gold[i]))
         for i, token in enumerate(tokens)
     ]
-    label = f'<span class="name">{html.escape(name)}</span>' if show_name else ""
+    label = f'<span class="name">{_escape(name)}</span>' if show_name else ""
     return f'<div class="field">{label}{" ".join(parts)}</div>'
 
 
@@ -98,21 +126,26 @@ def _prediction(record: Dict[str, Any]) -> str:
         verdict = (
             ' <span class="right">correct</span>'
             if str(gold) == predicted
-            else f' <span class="wrong">wrong</span> (gold {html.escape(str(gold))})'
+            else f' <span class="wrong">wrong</span> (gold {_escape(str(gold))})'
         )
+    # One bar per class, named as in the model's label vocabulary.
     bars = "".join(
-        f'<span class="prob"><span class="label">{html.escape(label)}</span>'
+        f'<span class="prob" title="P({_escape(label, markup=False)})">'
+        f'<span class="label">{_escape(label)}</span>'
         f'<span class="bar" style="width: {4 * p:.2f}em"></span>{p:.2f}</span>'
         for label, p in record["probabilities"].items()
     )
-    return f"predicted <b>{html.escape(predicted)}</b>{verdict}" f'<div class="probs">{bars}</div>'
+    return (
+        f"predicted <b>{_escape(predicted)}</b>{verdict}"
+        f'<div class="probs"><span class="name">class probabilities:</span> {bars}</div>'
+    )
 
 
 def _heatmap(record: Dict[str, Any]) -> str:
     first, second = list(record["tokens"])[:2]
     rows, columns = record["tokens"][first], record["tokens"][second]
     matrix = record["attention"]
-    head = "".join(f'<th class="col">{html.escape(t)}</th>' for t in columns)
+    head = "".join(f'<th class="col">{_escape(t)}</th>' for t in columns)
     lines = [f'<table class="heatmap"><tr><th></th>{head}</tr>']
     for token, values in zip(rows, matrix):
         cells = "".join(
@@ -124,7 +157,7 @@ def _heatmap(record: Dict[str, Any]) -> str:
             )
             for v in values
         )
-        lines.append(f'<tr><th style="text-align: right">{html.escape(token)}</th>{cells}</tr>')
+        lines.append(f'<tr><th style="text-align: right">{_escape(token)}</th>{cells}</tr>')
     lines.append("</table>")
     return "".join(lines)
 
@@ -173,9 +206,9 @@ def render(
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>"
-        f'<div class="meta">{html.escape(description)}</div>'
+        f"<title>{_escape(title, markup=False)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{_escape(title)}</h1>"
+        f'<div class="meta">{_escape(description)}</div>'
         f'<h2>Summary</h2>{_summary(summary)}<div class="legend">{"".join(legend)}</div>'
         f'<h2>Inputs</h2>{"".join(body)}'
         "</body></html>\n"

@@ -5,7 +5,8 @@ from which `faithfulness` computes ERASER's measures.
 
 What a model's *rationale* and *scores* are:
 
-- a `rationale_model` with a gate (HardKuma, dependent HardKuma, Bernoulli): the rationale is the
+- a `rationale_model` with a gate (HardKuma, dependent HardKuma, Bernoulli), or another model
+  (AllenNLP's `basic_classifier`) with a `latent_rationale` encoder: the rationale is the
   tokens whose decoded gate is non-zero (with the model's test-time decoding, which a config
   override can change); the scores are the gate's `P(z != 0)`;
 - a `rationale_model` without a gate (the full-text baseline): it has no rationale of its own
@@ -35,6 +36,9 @@ from allennlp.modules import TextFieldEmbedder
 from allennlp.nn import util
 
 from hardkuma_allennlp.interpret import faithfulness
+from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
+    LatentRationaleEncoder,
+)
 
 UNKNOWN = "@@UNKNOWN@@"
 
@@ -46,8 +50,10 @@ class RationaleEvaluator:
     # Parameters
 
     model : `Model`
-        A `rationale_model` (with or without a gate) or a model with HardKuma (or softmax)
-        attention over `premise` and `hypothesis` fields.
+        A `rationale_model` (with or without a gate), a classifier with one `latent_rationale`
+        encoder (e.g. AllenNLP's `basic_classifier`), a model without gates (explained by gradient
+        x input), or a model with HardKuma (or softmax) attention over `premise` and `hypothesis`
+        fields.
     batch_size : `int`, optional (default = `32`)
     bins : `Sequence[float]`, optional (default = `faithfulness.AOPC_BINS`)
     """
@@ -62,10 +68,19 @@ class RationaleEvaluator:
         self.batch_size = batch_size
         self.bins = tuple(bins)
         self.model.eval()
+        encoders = [m for m in model.modules() if isinstance(m, LatentRationaleEncoder)]
+        if len(encoders) > 1:
+            raise ConfigurationError(
+                f"rationales: {type(model).__name__} has {len(encoders)} latent_rationale "
+                "encoders; only a model with one gated text is supported"
+            )
+        self._gate = encoders[0].gate if encoders else None
         vocab = model.vocab
+        # The class names: the model's label namespace (basic_classifier's `label_namespace`).
+        namespace = getattr(model, "_label_namespace", "labels")
         self.labels = (
-            vocab.get_index_to_token_vocabulary("labels")
-            if "labels" in vocab.get_namespaces()
+            vocab.get_index_to_token_vocabulary(namespace)
+            if namespace in vocab.get_namespaces()
             else {}
         )
 
@@ -75,8 +90,27 @@ class RationaleEvaluator:
         batch = Batch(instances)
         batch.index_instances(self.model.vocab)
         tensors = util.move_to_device(batch.as_tensor_dict(), self.model._get_prediction_device())
-        with torch.no_grad():
-            return self.model(**tensors)
+        if self._gate is None:
+            with torch.no_grad():
+                return self.model(**tensors)
+        # A gated encoder inside a model that does not output its gates (AllenNLP's
+        # basic_classifier): the gates of this pass, as the rationale_model outputs them.
+        gated: List[Any] = []
+        handle = self._gate.register_forward_hook(lambda module, inputs, out: gated.append(out))
+        try:
+            with torch.no_grad():
+                output = self.model(**tensors)
+        finally:
+            handle.remove()
+        if "z" not in output:
+            if not gated:
+                raise ConfigurationError(
+                    f"rationales: {type(self.model).__name__} has a latent_rationale encoder that "
+                    "its forward pass does not run, so its rationales cannot be read"
+                )
+            # Shape: (batch_size, seq_len), each.
+            output["z"], output["gate_scores"] = gated[-1].z, gated[-1].scores
+        return output
 
     @staticmethod
     def _text_fields(instance: Instance) -> List[str]:

@@ -1,7 +1,7 @@
 from typing import Any, Dict, List, Optional
 
 import torch
-from allennlp.common.checks import ConfigurationError
+from allennlp.common.checks import ConfigurationError, check_dimensions_match
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models.model import Model
 from allennlp.modules import FeedForward, Seq2VecEncoder, TextFieldEmbedder
@@ -10,7 +10,7 @@ from allennlp.nn.util import dist_reduce_sum, get_text_field_mask
 from allennlp.training.metrics import CategoricalAccuracy
 
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
-    LatentRationaleEncoder,
+    RationaleEncoding,
 )
 from hardkuma_allennlp.training.metrics.rationale_f1 import RationaleF1
 from hardkuma_allennlp.training.metrics.selection import Selection
@@ -29,10 +29,12 @@ class RationaleModel(Model):
     - `task="regression"`: `num_targets` sigmoid outputs in [0, 1], mean squared error (averaged
       over targets), reported as `mse`.
 
-    With any other `Seq2VecEncoder` (e.g. a plain LSTM) it is the full-text baseline: every token
-    counts as selected. The output carries the per-token gates `z` (and, with a gate, its soft
-    scores `gate_scores`, P(z != 0)); metrics include the share of
-    selected tokens (`selected`, z != 0) and the shares of z exactly 0, in (0, 1) and exactly 1.
+    The encoder says what it selected through `encode_rationale` (a `RationaleEncoding`; the
+    `latent_rationale` encoder has it). With any other `Seq2VecEncoder` (e.g. a plain LSTM) it is
+    the full-text baseline: every token counts as selected. The output carries the per-token
+    gates `z` (and, with a gate, its soft scores `gate_scores`, P(z != 0)); metrics include the
+    share of selected tokens (`selected`, z != 0) and the shares of z exactly 0, in (0, 1) and
+    exactly 1.
     With a `gold_rationale` input (a 0/1 mask per token; -1 marks instances without gold spans)
     it also reports rationale precision, recall and F1 against it.
 
@@ -86,11 +88,12 @@ class RationaleModel(Model):
             raise ConfigurationError(f"task must be 'classification' or 'regression', got {task!r}")
         if task == "regression" and not num_targets:
             raise ConfigurationError("a regression rationale_model needs num_targets")
-        if text_field_embedder.get_output_dim() != encoder.get_input_dim():
-            raise ConfigurationError(
-                f"the embedder's output dim {text_field_embedder.get_output_dim()} does not match "
-                f"the encoder's input dim {encoder.get_input_dim()}"
-            )
+        check_dimensions_match(
+            text_field_embedder.get_output_dim(),
+            encoder.get_input_dim(),
+            "the embedder's output dim",
+            "the encoder's input dim",
+        )
         self._text_field_embedder = text_field_embedder
         self._encoder = encoder
         self._feedforward = feedforward
@@ -125,14 +128,8 @@ class RationaleModel(Model):
         mask = get_text_field_mask(tokens)
         # Shape: (batch_size, seq_len, embedding_dim)
         embedded = self._embedding_dropout(self._text_field_embedder(tokens))
-        # Shape: (batch_size, encoder_dim)
-        encoded = self._encoder(embedded, mask)
-        scores = None
-        if isinstance(self._encoder, LatentRationaleEncoder):
-            z = self._encoder.last_z
-            scores = self._encoder.gate.last_scores
-        else:
-            z = mask.to(embedded.dtype)
+        # Shape: (batch_size, encoder_dim) and, for z and scores, (batch_size, seq_len)
+        encoded, z, scores, gate_loss = self._encode(embedded, mask)
         if self._feedforward is not None:
             encoded = self._feedforward(encoded)
         # Shape: (batch_size, num_targets)
@@ -170,12 +167,18 @@ class RationaleModel(Model):
                 self._squared_error_sum += float(squared_errors.detach().sum())
                 self._squared_error_count += target.numel()
             loss = per_instance.mean()
-            if self.training and isinstance(self._encoder, LatentRationaleEncoder):
-                gate_loss = self._encoder.gate_loss(per_instance)
-                if gate_loss is not None:
-                    loss = loss + gate_loss
+            extra_loss = gate_loss(per_instance) if self.training and gate_loss else None
+            if extra_loss is not None:
+                loss = loss + extra_loss
             output_dict["loss"] = loss
         return output_dict
+
+    def _encode(self, embedded: torch.Tensor, mask: torch.BoolTensor) -> RationaleEncoding:
+        """The encoder's `encode_rationale`, or for an encoder without one, the whole text."""
+        encode_rationale = getattr(self._encoder, "encode_rationale", None)
+        if encode_rationale is not None:
+            return encode_rationale(embedded, mask)
+        return RationaleEncoding(self._encoder(embedded, mask), mask.to(embedded.dtype), None)
 
     def make_output_human_readable(
         self, output_dict: Dict[str, torch.Tensor]

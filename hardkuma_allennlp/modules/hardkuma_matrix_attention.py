@@ -1,13 +1,13 @@
 from typing import Dict, Optional
 
 import torch
-from allennlp.common.checks import ConfigurationError
+from allennlp.common.checks import check_dimensions_match
 from allennlp.modules import FeedForward
 from allennlp.modules.matrix_attention.matrix_attention import MatrixAttention
 
 from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
-from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape, sample_or_decode
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -38,10 +38,11 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
     `expected_penalties()["selection"]`: the expected share of non-zero cells among the valid cells
     of each example (`E[#cells != 0] / #valid cells`, with `P(cell != 0) = 1 - P(cell = 0)`),
     averaged over the batch; it is differentiable, so the `lagrangian` trainer callback can hold
-    it at a target rate. The matrix of the last forward pass (detached) is kept in
-    `last_attention`; `distribution(matrix_1, matrix_2)` gives the cells' distribution.
+    it at a target rate. `distribution(matrix_1, matrix_2)` gives the cells' distribution.
 
-    Registered as a `MatrixAttention` with name "hardkuma".
+    Registered as a `MatrixAttention` with name "hardkuma", and under the same name (its default)
+    as a `HardKumaMatrixAttention`, so that a constructor argument typed with this class reads
+    the same config, `type: "hardkuma"` or none.
 
     # Parameters
 
@@ -57,6 +58,10 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
         "paper", "threshold", "top_k" (the same share of every row) or "spans".
     """
 
+    default_implementation = "hardkuma"
+    penalty_names = ("selection",)
+    selection_metric = "nonzero_attention"
+
     def __init__(
         self,
         a_feedforward: FeedForward,
@@ -66,17 +71,16 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
     ) -> None:
         super().__init__()
         self.decoding = decoding if decoding is not None else PaperDecoder()
-        if a_feedforward.get_input_dim() != b_feedforward.get_input_dim():
-            raise ConfigurationError(
-                f"hardkuma matrix attention: a_feedforward input dim "
-                f"({a_feedforward.get_input_dim()}) != b_feedforward input dim "
-                f"({b_feedforward.get_input_dim()})"
-            )
+        check_dimensions_match(
+            a_feedforward.get_input_dim(),
+            b_feedforward.get_input_dim(),
+            "hardkuma matrix attention: a_feedforward input dim",
+            "b_feedforward input dim",
+        )
         self._a_feedforward = a_feedforward
         self._b_feedforward = b_feedforward
         self._hardkuma = shape or HardKumaShape()
         self._expected_penalties: Dict[str, torch.Tensor] = {}
-        self.last_attention: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
         return self._a_feedforward.get_input_dim()
@@ -131,14 +135,14 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
             self.warn_if_unconstrained()
         dist = self.distribution(matrix_1, matrix_2)
         # Shape: (batch_size, num_rows_1, num_rows_2)
-        cells = dist.rsample() if self.training else self.decoding(dist, cell_mask)
-        attention = torch.where(cell_mask, cells, cells.new_zeros(()))
+        attention = sample_or_decode(dist, cell_mask, self.decoding, self.training)
 
         flat_mask = cell_mask.flatten(1)
         # Shape: (batch_size,)
         expected_nonzero = expected_l0(dist.prob_zero().flatten(1), flat_mask)
         valid_cells = flat_mask.sum(-1).clamp(min=1)
         self._expected_penalties = {"selection": (expected_nonzero / valid_cells).mean()}
-
-        self.last_attention = attention.detach()
         return attention
+
+
+HardKumaMatrixAttention.register("hardkuma")(HardKumaMatrixAttention)

@@ -1,8 +1,11 @@
+from typing import Dict
+
 import torch
 from allennlp.common import FromParams
 from allennlp.common.checks import ConfigurationError
 
-from hardkuma_allennlp.distributions import HardKumaraswamy
+from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0, expected_transitions
+from hardkuma_allennlp.modules.gate_decoders import GateDecoder
 
 
 class HardKumaShape(FromParams):
@@ -17,11 +20,14 @@ class HardKumaShape(FromParams):
         z ~ HardKuma(a, b) over the stretched support (lower, upper)
 
     The clamp keeps `a` and `b` in a range in which the distribution's float32 numerics are tested
-    (1e-6 to 100). A shape parameter on the clamp gets no gradient: with the default
-    `min_shape` of 0.01, 44 % of the `a`s of a trained SST model sat there (the gates it had
-    closed), and could only reopen through `b`; the paper authors clamp at 1e-6 (measured on SST,
-    README). In a config: `shape: { lower: -0.1, upper: 1.1, min_shape: 0.01, max_shape: 100 }`
-    (every key optional).
+    (1e-6 to 100). A shape parameter on the clamp gets no gradient, so a gate whose `a` sits on
+    `min_shape` can only reopen through `b` (the paper authors' code clamps at 1e-6). In a config:
+    `shape: { lower: -0.1, upper: 1.1, min_shape: 0.01, max_shape: 100 }` (every key optional).
+
+    The other HardKuma pieces that the gates and the attention share live here too:
+    `HardKumaLayer` (features to HardKuma variables), `sample_or_decode` (the reparameterised
+    sample in training, the decoding rule in evaluation), `report_penalties` (the expected rates
+    for the `lagrangian` callback) and `nonzero_scores` (each position's `P(z != 0)`).
 
     # Parameters
 
@@ -58,3 +64,48 @@ class HardKumaShape(FromParams):
         a = torch.nn.functional.softplus(score_a).clamp(self.min_shape, self.max_shape)
         b = torch.nn.functional.softplus(score_b).clamp(self.min_shape, self.max_shape)
         return HardKumaraswamy(a, b, self.lower, self.upper, validate_args=False)
+
+
+class HardKumaLayer(torch.nn.Module):
+    """
+    Maps features to HardKuma variables: two linear scores, `W_a x + b_a` and `W_b x + b_b`, made
+    into shape parameters by a `HardKumaShape`.
+    """
+
+    def __init__(self, input_dim: int, shape: HardKumaShape) -> None:
+        super().__init__()
+        self.a_layer = torch.nn.Linear(input_dim, 1)
+        self.b_layer = torch.nn.Linear(input_dim, 1)
+        self.shape = shape
+
+    def forward(self, features: torch.Tensor) -> HardKumaraswamy:
+        # Shape: (..., input_dim) -> (...)
+        return self.shape.distribution(
+            self.a_layer(features).squeeze(-1), self.b_layer(features).squeeze(-1)
+        )
+
+
+def sample_or_decode(
+    distribution: HardKumaraswamy, mask: torch.BoolTensor, decoding: GateDecoder, training: bool
+) -> torch.Tensor:
+    """
+    The values of HardKuma variables (batch shape `(..., length)`, as `mask`): the
+    reparameterised sample in training, the `decoding` rule in evaluation; exactly 0 where `mask`
+    is false (a `where`, not a product: even where the scores were NaN there).
+    """
+    values = distribution.rsample() if training else decoding(distribution, mask)
+    return torch.where(mask, values, torch.zeros_like(values))
+
+
+def report_penalties(p_zero: torch.Tensor, mask: torch.BoolTensor) -> Dict[str, torch.Tensor]:
+    """Expected selection and transition rates, each the batch mean of per-sequence rates."""
+    lengths = mask.sum(-1).clamp(min=1).to(p_zero.dtype)
+    return {
+        "selection": (expected_l0(p_zero, mask) / lengths).mean(),
+        "transition": (expected_transitions(p_zero, mask) / lengths).mean(),
+    }
+
+
+def nonzero_scores(p_zero: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+    """Each position's `P(z != 0)`, detached, and exactly 0 where `mask` is false."""
+    return torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(p_zero))

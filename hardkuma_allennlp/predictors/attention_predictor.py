@@ -17,7 +17,7 @@ class HardKumaAttentionPredictor(InputLineCounter, TextualEntailmentPredictor):
     Predicts the entailment label of a premise/hypothesis pair and returns the attention matrix
     with both token lists, ready to draw as a heatmap (the figures of
     [Bastings et al. (2019)](https://arxiv.org/abs/1905.08160), section 6.3; see
-    `hardkuma_allennlp.attention_heatmap`).
+    `hardkuma_allennlp.interpret.attention_heatmap`).
 
     Input: `{"premise": "...", "hypothesis": "..."}` (as allennlp-models' `textual_entailment`
     predictor, which this class extends). Tokenization is the dataset reader's from the model

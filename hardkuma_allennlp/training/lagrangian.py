@@ -44,10 +44,10 @@ class LagrangianCallback(TrainerCallback):
 
     - "dual_ascent" (the default): a signed multiplier moved additively, with a damping term,
       which holds the expected rate at the target from either side. With a fixed target it does
-      so from the first steps on, before the gates and the classifier have learned anything (on
-      SST it then stalls at the majority class for epochs); with `anneal_epochs` the target starts
-      at the gates' initial rate and narrows linearly, so the classifier first learns from
-      (nearly) the whole text, and a signed multiplier can always pull collapsing gates back up.
+      so from the first steps on, before the gates and the classifier have learned anything;
+      with `anneal_epochs` the target starts at the gates' initial rate and narrows linearly,
+      so the classifier first learns from (nearly) the whole text, and a signed multiplier can
+      always pull collapsing gates back up.
     - "multiplicative", the paper authors' rule: a positive multiplier that starts tiny and
       grows geometrically (at a rate per epoch) while the rate is above the target. It bounds the
       rate from above only.
@@ -55,20 +55,27 @@ class LagrangianCallback(TrainerCallback):
     Under distributed training the measured constraint is averaged over workers before the update,
     so every worker holds the same multipliers.
 
+    At the start of training the callback checks its targets against the penalties that the
+    reporters declare (`PenaltyReporter.penalty_names`), so that e.g. a transition target on
+    HardKuma attention, which reports none, is refused before the first batch.
+
     Model selection. The expected rate is what is constrained, but what a user gets at test time is
-    the gates' decoded selection (the model's `selected` metric). The callback therefore also
-    reports `lagrangian_selection_miss = max(0, |selected - target| - selection_tolerance)` (from
-    the model's `selected` metric, or `nonzero_attention` for HardKuma attention); the
-    experiment configs select the best epoch on `["+accuracy", "-lagrangian_selection_miss"]` (the
-    sum of the two), so an epoch whose decoded selection is far from the target is not picked as
-    best for its accuracy alone.
+    the decoded selection (the model metric that the reporters declare as their
+    `selection_metric`: a `rationale_model`'s `selected`, the attention model's
+    `nonzero_attention`). The callback therefore also reports
+    `lagrangian_selection_miss = max(0, |selected - target| - selection_tolerance)` where the
+    model reports that metric; the experiment configs select the best epoch on
+    `["+accuracy", "-lagrangian_selection_miss"]` (the sum of the two), so an epoch whose decoded
+    selection is far from the target is not picked as best for its accuracy alone.
 
     Multipliers (and the rule's state, e.g. a moving average) are part of the trainer checkpoint
     (`state_dict`), so `allennlp train --recover` continues with the same values. Metrics: the
     callback adds, to the model's `get_metrics` (so to the progress bar, `metrics_epoch_*.json` and
     `metrics.json`), `lagrangian_<name>_lambda` (the multiplier), `lagrangian_<name>_rate` (the
     mean expected penalty since the last metric reset, on training or validation data),
-    `lagrangian_<name>_target` and `lagrangian_selection_miss`.
+    `lagrangian_<name>_target` and `lagrangian_selection_miss`. (It wraps the model's
+    `get_metrics` because AllenNLP's trainer takes the validation metrics that choose the best
+    epoch from `model.get_metrics` before any callback sees them.)
 
     Registered as a `TrainerCallback` with name "lagrangian".
 
@@ -133,6 +140,8 @@ class LagrangianCallback(TrainerCallback):
         self._reporters: List[PenaltyReporter] = []
         self._hook: Optional[torch.utils.hooks.RemovableHandle] = None
         self._model: Optional[Model] = None
+        # The model metric with the decoded selection, as the reporters declare it.
+        self._selection_metric: Optional[str] = None
 
     @property
     def multipliers(self) -> Dict[str, float]:
@@ -167,6 +176,21 @@ class LagrangianCallback(TrainerCallback):
                 f"{type(model).__name__} (expected e.g. a 'latent_rationale' encoder with a "
                 "HardKuma gate, or a 'hardkuma' matrix attention)."
             )
+        declared = {name for reporter in self._reporters for name in reporter.penalty_names}
+        undeclared = sorted(set(self.targets) - declared)
+        if undeclared:
+            raise ConfigurationError(
+                f"The 'lagrangian' callback has targets for {sorted(self.targets)}, but no module "
+                f"of {type(model).__name__} reports {undeclared}; its reporters report: "
+                + "; ".join(f"{type(r).__name__}: {list(r.penalty_names)}" for r in self._reporters)
+            )
+        metrics = sorted({r.selection_metric for r in self._reporters if r.selection_metric})
+        if len(metrics) > 1:
+            raise ConfigurationError(
+                "The 'lagrangian' callback needs one decoded-selection metric, but the penalty "
+                f"reporters of {type(model).__name__} declare {metrics}."
+            )
+        self._selection_metric = metrics[0] if metrics else None
         for reporter in self._reporters:
             if reporter.constraint is not None and reporter.constraint is not self:
                 raise ConfigurationError(
@@ -183,8 +207,7 @@ class LagrangianCallback(TrainerCallback):
         def get_metrics(reset: bool = False) -> Dict[str, float]:
             metrics = model_get_metrics(reset)
             metrics.update(self.get_metrics(reset))
-            # The decoded selection: of rationale models, and of HardKuma attention.
-            selected = metrics.get("selected", metrics.get("nonzero_attention"))
+            selected = metrics.get(self._selection_metric) if self._selection_metric else None
             if selected is not None:
                 miss = abs(selected - self.targets["selection"])
                 metrics["lagrangian_selection_miss"] = max(0.0, miss - self.selection_tolerance)

@@ -23,6 +23,9 @@ FIXTURE_ENVIRONMENT = {
         "SST_EMBEDDINGS": FIXTURES_ROOT / "glove" / "tiny_glove.txt",
         "EMBEDDING_DIM": 10,
         "LOWERCASE": "true",
+        # The tiny random BERT of scripts/make_tiny_bert.py, for the transformer experiments.
+        "TRANSFORMER_MODEL": FIXTURES_ROOT / "tiny_bert",
+        "TRANSFORMER_DIM": 16,
     },
     "snli": {
         "SNLI_TRAIN": FIXTURES_ROOT / "snli" / "snli_reduced.jsonl",
@@ -30,6 +33,13 @@ FIXTURE_ENVIRONMENT = {
         "SNLI_TEST": FIXTURES_ROOT / "snli" / "snli_reduced.jsonl",
         "SNLI_EMBEDDINGS": FIXTURES_ROOT / "snli" / "glove_tiny_8d.txt",
         "EMBEDDING_DIM": 8,
+        "LOWERCASE": "true",
+    },
+    "text": {
+        "TEXT_TRAIN": FIXTURES_ROOT / "text_classification" / "train.csv",
+        "TEXT_DEV": FIXTURES_ROOT / "text_classification" / "dev.jsonl",
+        "TEXT_EMBEDDINGS": FIXTURES_ROOT / "glove" / "tiny_glove.txt",
+        "EMBEDDING_DIM": 10,
         "LOWERCASE": "true",
     },
     "beer": {

@@ -1,4 +1,3 @@
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,8 +7,8 @@ from allennlp.data import DatasetReader, Vocabulary
 from allennlp.data.dataset_readers.dataset_reader import WorkerInfo
 from nltk.tree import Tree
 
-from hardkuma_allennlp.dataset_readers.blank_spacy_tokenizer import BlankSpacyTokenizer
 from hardkuma_allennlp.dataset_readers.sst import SstTreeDatasetReader, parse_sst_tree
+from hardkuma_allennlp.tokenizers.blank_spacy_tokenizer import BlankSpacyTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 SST = ROOT / "fixtures" / "sst"
@@ -289,12 +288,9 @@ def test_instances_index_into_tensors():
 
 
 def _load_glove_script():
-    spec = importlib.util.spec_from_file_location(
-        "make_tiny_glove", ROOT / "scripts" / "make_tiny_glove.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from scripts import make_tiny_glove
+
+    return make_tiny_glove
 
 
 def test_tiny_glove_is_reproducible_and_covers_most_fixture_words(tmp_path):

@@ -1,5 +1,4 @@
 import gzip
-import importlib.util
 import json
 import random
 import subprocess
@@ -18,14 +17,7 @@ VECTORS = "review+wiki.filtered.8.txt.gz"
 ALL_FILES = sorted(REVIEW_FILES + ["annotations.json", VECTORS])
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_synthetic_beer", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-synthetic = _load_script()
+from scripts import make_synthetic_beer as synthetic  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -206,3 +206,22 @@ def test_report_draws_one_heatmap_per_snli_pair(snli):
     assert table.count("<tr>") == len(first["tokens"]["premise"]) + 1
     row = table.split("<tr>")[2]
     assert row.count("<td") == len(first["tokens"]["hypothesis"])
+
+
+def test_report_shows_bidirectional_controls_and_names_the_classes(sst, fixture_archive):
+    records, summary = sst
+    record = copy.deepcopy(records[0])
+    # A right-to-left override would show every token after it reversed.
+    record["tokens"]["tokens"][0] = "\u202e" + record["tokens"]["tokens"][0]
+    record["tokens"]["tokens"][1] += "\u2066\u200f"
+    text = html_report.render([record], summary, "SST \u202e report", "on \u061c input")
+    assert not html_report.BIDI_CONTROLS & set(text)
+    assert text.count(">U+202E</span>") == 2 and "<title>SST [U+202E] report</title>" in text
+    assert ">U+2066</span>" in text and ">U+200F</span>" in text and ">U+061C</span>" in text
+    # Each bar is named by its class, in the order of the model's label vocabulary.
+    vocab = fixture_archive("sst_hardkuma").model.vocab
+    names = [vocab.get_token_from_index(i, "labels") for i in range(vocab.get_vocab_size("labels"))]
+    probabilities = text.split('class="probs">')[1].split("</div>")[0]
+    assert probabilities.startswith('<span class="name">class probabilities:</span>')
+    shown = [part.split("</span>")[0] for part in probabilities.split('<span class="label">')[1:]]
+    assert shown == names == list(record["probabilities"])

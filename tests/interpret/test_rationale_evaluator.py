@@ -3,9 +3,13 @@ ERASER measures of models trained on the fixtures, against a brute-force computa
 reduced input is rebuilt as text and predicted on its own, one at a time, with the predictor.
 """
 
+import copy
+
 import numpy
 import pytest
 import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.models import Model
 from allennlp.predictors import Predictor
 
 from hardkuma_allennlp.interpret import faithfulness
@@ -188,3 +192,13 @@ def test_gradient_times_input_with_frozen_word_vectors(full_text):
     for a, b in zip(trainable, frozen):
         assert a["scores"]["tokens"] == pytest.approx(b["scores"]["tokens"], abs=1e-6)
         assert any(score != 0 for score in b["scores"]["tokens"])
+
+
+def test_a_model_with_two_gated_encoders_is_refused(hardkuma):
+    class TwoGates(Model):
+        def __init__(self, encoder) -> None:
+            super().__init__(hardkuma.model.vocab)
+            self.first, self.second = encoder, copy.deepcopy(encoder)
+
+    with pytest.raises(ConfigurationError, match="TwoGates has 2 latent_rationale encoders"):
+        RationaleEvaluator(TwoGates(hardkuma.model._encoder))

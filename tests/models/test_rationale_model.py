@@ -7,6 +7,7 @@ from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch
 from allennlp.models import load_archive
 
+from hardkuma_allennlp.modules.gates.gate import Gate, GateOutput
 from tests import FIXTURES_ROOT
 
 CONFIGS = FIXTURES_ROOT / "configs"
@@ -52,6 +53,28 @@ class TestRationaleModel(ModelTestCase):
             assert highlight.count("[") == len(rationale)
             assert label in self.vocab.get_token_to_index_vocabulary("labels")
 
+    @pytest.mark.parametrize("config", ["sst_hardkuma", "sst_full_text"])
+    def test_outputs_are_what_the_encoder_selected(self, config):
+        self.set_up_model(CONFIGS / f"{config}.jsonnet", FIXTURES_ROOT / "sst" / "train.txt")
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        self.model.eval()
+        output = self.model(**tensors)
+        mask = output["mask"]
+        embedded = self.model._text_field_embedder(tensors["tokens"])
+        encoder = self.model._encoder
+        if config == "sst_full_text":  # no gate: every token selected, no scores
+            assert not hasattr(encoder, "encode_rationale") and "gate_scores" not in output
+            assert torch.equal(output["z"], mask.float())
+            return
+        encoding = encoder.encode_rationale(embedded, mask)
+        assert torch.equal(output["z"], encoding.z) and torch.equal(
+            output["gate_scores"], encoding.scores
+        )
+        assert not output["z"].requires_grad and not output["gate_scores"].requires_grad
+        assert torch.allclose(output["logits"], self.model._output_layer(encoding.vector))
+
     def test_evaluation_is_deterministic(self):
         batch = Batch(self.instances)
         batch.index_instances(self.vocab)
@@ -72,9 +95,9 @@ class TestRationaleModel(ModelTestCase):
         z = torch.rand(3, 7)
         z[:, [1, 4]] = 0.0
 
-        class FixedGate(torch.nn.Module):
+        class FixedGate(Gate):
             def forward(self, tokens, mask):
-                return z * mask
+                return GateOutput(z * mask, z * mask)
 
         gate = encoder.gate
         encoder.gate = FixedGate()
@@ -147,7 +170,10 @@ def test_embedding_dropout_can_be_left_to_the_encoder():
     model = Model.from_params(vocab=vocab, params=params.pop("model"))
     assert model._embedding_dropout.p == 0.0 and model._dropout.p == 0.5
     seen = []
-    model._encoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    encode_rationale = model._encoder.encode_rationale
+    model._encoder.encode_rationale = lambda tokens, mask: encode_rationale(
+        seen.append(tokens) or tokens, mask
+    )
     batch = Batch(instances)
     batch.index_instances(vocab)
     tensors = batch.as_tensor_dict()

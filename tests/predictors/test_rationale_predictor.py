@@ -64,8 +64,8 @@ def test_predicting_from_tree_instances_keeps_gold_word_labels(archive):
 
 def test_missing_text_key_is_a_clear_error(archive):
     predictor = Predictor.from_archive(archive)
-    with pytest.raises(ConfigurationError, match="'sentence' or 'review'"):
-        predictor.predict_json({"text": "no"})
+    with pytest.raises(ConfigurationError, match=r"\['sentence', 'review', 'text'\]"):
+        predictor.predict_json({"body": "no"})
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,10 @@ def test_missing_text_key_is_a_clear_error(archive):
         ('{"sentence": 5}', "'sentence' must be a string, got 5"),
         ('{"sentence": ""}', "'sentence' is empty"),
         ('{"sentence": "   "}', "'sentence' is empty"),
-        ('{"text": "a fine film"}', "expected the key.s. 'sentence' or 'review', got \\['text'\\]"),
+        (
+            '{"body": "a fine film"}',
+            "expected the key.s. 'sentence' or 'review' or 'text', got \\['body'\\]",
+        ),
         ('["a fine film"]', "expected a JSON object, got list"),
         ('{"sentence": "a fine', "not valid JSON .* at column"),
     ],
@@ -104,5 +107,7 @@ def test_predict_stops_at_a_bad_line_and_keeps_what_was_predicted(archive_path, 
         text=True,
     )
     assert result.returncode != 0
-    assert "InputLineError: input line 3: 'sentence' must be a string, got null" in result.stderr
+    assert f"InputLineError: {inputs}: input line 3: 'sentence' must be a string, got null" in (
+        result.stderr
+    )
     assert len(output.read_text().splitlines()) == 2

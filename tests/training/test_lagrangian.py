@@ -7,9 +7,12 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import Vocabulary
 from allennlp.models import Model
+from allennlp.modules import FeedForward
 from allennlp.modules.seq2seq_encoders import PassThroughEncoder
+from allennlp.nn import Activation
 
 from hardkuma_allennlp.modules.gates import HardKumaGate
+from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
 from hardkuma_allennlp.training.multiplier_rules import DualAscentRule, MultiplicativeRule
 
@@ -23,7 +26,7 @@ class ToyGatedModel(Model):
         self.prefer = prefer
 
     def forward(self, x, mask):
-        z = self.gate(x, mask)
+        z = self.gate(x, mask).z
         return {"loss": self.prefer * -(z.sum() / mask.sum()), "z": z}
 
     def get_metrics(self, reset: bool = False):
@@ -201,6 +204,36 @@ def test_misconfiguration_is_reported_early():
     callback = LagrangianCallback("unused", selection=0.3, transition=0.1)
     with pytest.raises(ConfigurationError, match="found no module"):
         callback.attach(Model(Vocabulary()))
+
+
+class ToyAttentionModel(Model):
+    """HardKuma attention, whose model reports its decoded selection as `nonzero_attention`."""
+
+    def __init__(self) -> None:
+        super().__init__(Vocabulary())
+        linear = FeedForward(4, 1, 3, Activation.by_name("linear")())
+        self.attention = HardKumaMatrixAttention(linear, linear)
+
+    def get_metrics(self, reset: bool = False):
+        return {"selected": 0.9, "nonzero_attention": 0.25}
+
+
+def test_targets_are_checked_against_the_declared_penalties_at_the_start():
+    callback = LagrangianCallback("unused", selection=0.1, transition=0.05)
+    with pytest.raises(ConfigurationError) as error:
+        callback.attach(ToyAttentionModel())
+    # Both sides: the configured targets and what each reporter declares.
+    assert "['selection', 'transition']" in str(error.value)
+    assert "reports ['transition']" in str(error.value)
+    assert "HardKumaMatrixAttention: ['selection']" in str(error.value)
+    callback = LagrangianCallback("unused", selection=0.1, transition=0.05)
+    callback.attach(ToyGatedModel(1.0))  # HardKuma gates report both
+
+
+def test_selection_miss_reads_the_metric_that_the_reporters_declare():
+    model = ToyAttentionModel()
+    LagrangianCallback("unused", selection=0.2, selection_tolerance=0.0).attach(model)
+    assert model.get_metrics()["lagrangian_selection_miss"] == pytest.approx(0.05)
 
 
 def test_one_multiplier_update_per_optimizer_step_under_gradient_accumulation(

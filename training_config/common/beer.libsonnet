@@ -42,6 +42,7 @@ local rcnn = { type: 'rcnn', input_dim: embedding_dim, hidden_size: hidden, bidi
       ['.*input_weight', { type: 'uniform', a: -bound_input, b: bound_input }],
       ['.*recurrent_weight', { type: 'uniform', a: -bound_recurrent, b: bound_recurrent }],
       ['.*_cell\\.weight_(ih|hh)', { type: 'xavier_uniform' }],
+      ['.*_state_(input|recurrent)\\.weight', { type: 'xavier_uniform' }],
       ['.*(a_layer|b_layer|_output_layer)\\.weight', { type: 'xavier_uniform' }],
       ['.*bias.*', { type: 'zero' }],
     ],
@@ -88,6 +89,8 @@ local rcnn = { type: 'rcnn', input_dim: embedding_dim, hidden_size: hidden, bidi
       else '-mse',
       cuda_device: std.parseInt(std.extVar('CUDA_DEVICE')),
       use_amp: std.extVar('USE_AMP') == 'true',
+      // Checkpoints are complete or absent (a full disk leaves the previous one usable).
+      checkpointer: { type: 'hardkuma_atomic' },
       callbacks: callbacks,
     },
   },

@@ -80,6 +80,8 @@ local feedforward(input_dim, num_layers=2, dropout_rate=dropout) = {
       then ['+accuracy', '-lagrangian_selection_miss'] else '+accuracy',
       cuda_device: std.parseInt(std.extVar('CUDA_DEVICE')),
       use_amp: std.extVar('USE_AMP') == 'true',
+      // Checkpoints are complete or absent (a full disk leaves the previous one usable).
+      checkpointer: { type: 'hardkuma_atomic' },
       callbacks: callbacks,
     },
   },

@@ -1,5 +1,5 @@
 // Shared settings of the SST experiments: Bastings et al. (2019), section 6.2 and appendix B.2.
-// Data and word vectors come from environment variables (see hardkuma_allennlp/data_locations.py
+// Data and word vectors come from environment variables (see hardkuma_allennlp/environment.py
 // for their defaults and the README for local copies). Each experiment file says only what
 // differs: the encoder, and the trainer callbacks.
 local embedding_dim = std.parseInt(std.extVar('EMBEDDING_DIM'));
@@ -35,16 +35,20 @@ local hidden = 150;
   // With PyTorch's defaults 91 % of the gates' training samples are exactly 1 after two epochs
   // without a constraint; with this, most are in the continuous part of (0, 1), as in the
   // authors' runs (README, "Differences from the authors' implementation").
-  authors_initializer:: {
-    local bound_ih = std.sqrt(6 / (embedding_dim + hidden)),
+  // The patterns are anchored at the model's own modules (`_encoder`, `_output_layer`), so that a
+  // pretrained transformer under `_text_field_embedder` keeps its weights and biases
+  // (sst_hardkuma_transformer.jsonnet); `input_dim` is the size of the embedded words.
+  authors_initializer_for(input_dim):: {
+    local bound_ih = std.sqrt(6 / (input_dim + hidden)),
     local bound_hh = std.sqrt(6 / (2 * hidden)),
     regexes: [
-      ['.*weight_ih.*', { type: 'uniform', a: -bound_ih, b: bound_ih }],
-      ['.*weight_hh.*', { type: 'uniform', a: -bound_hh, b: bound_hh }],
-      ['.*(a_layer|b_layer|_output_layer)\\.weight', { type: 'xavier_uniform' }],
-      ['.*bias.*', { type: 'zero' }],
+      ['^_encoder\\..*weight_ih.*', { type: 'uniform', a: -bound_ih, b: bound_ih }],
+      ['^_encoder\\..*weight_hh.*', { type: 'uniform', a: -bound_hh, b: bound_hh }],
+      ['^(_encoder\\..*(a_layer|b_layer)|_output_layer)\\.weight', { type: 'xavier_uniform' }],
+      ['^(_encoder|_output_layer)\\..*bias.*', { type: 'zero' }],
     ],
   },
+  authors_initializer:: $.authors_initializer_for(embedding_dim),
 
   experiment(encoder, callbacks=[]):: {
     dataset_reader: {
@@ -98,6 +102,8 @@ local hidden = 150;
       then ['-loss', '-lagrangian_selection_miss'] else '-loss',
       cuda_device: std.parseInt(std.extVar('CUDA_DEVICE')),
       use_amp: std.extVar('USE_AMP') == 'true',
+      // Checkpoints are complete or absent (a full disk leaves the previous one usable).
+      checkpointer: { type: 'hardkuma_atomic' },
       callbacks: callbacks,
     },
   },

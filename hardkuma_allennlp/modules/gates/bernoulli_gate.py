@@ -4,7 +4,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Seq2SeqEncoder
 
-from hardkuma_allennlp.modules.gates.gate import Gate
+from hardkuma_allennlp.modules.gates.gate import Gate, GateOutput
 
 
 @Gate.register("bernoulli")
@@ -65,13 +65,13 @@ class BernoulliGate(Gate):
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
 
-    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> GateOutput:
         # Shape: (batch_size, seq_len)
         logits = self._logit(self._encoder(embedded_text, mask)).squeeze(-1)
-        self.last_scores = torch.sigmoid(logits.detach()) * mask
+        scores = torch.sigmoid(logits.detach()) * mask
         if not self.training:
             self._log_prob = None
-            return (logits >= 0).to(embedded_text.dtype) * mask
+            return GateOutput((logits >= 0).to(embedded_text.dtype) * mask, scores)
         if self._log_prob is not None:
             raise ConfigurationError(
                 "The 'bernoulli' gate's REINFORCE loss was not added to the training loss of the "
@@ -88,7 +88,7 @@ class BernoulliGate(Gate):
         self._log_prob = (log_prob * mask).sum(-1)
         transitions = ((z[:, 1:] - z[:, :-1]).abs() * (mask[:, 1:] & mask[:, :-1])).sum(-1)
         self._penalty = self._sparsity * z.sum(-1) + self._coherence * transitions
-        return z
+        return GateOutput(z, scores)
 
     def loss(self, per_instance_task_loss: torch.Tensor) -> Optional[torch.Tensor]:
         if self._log_prob is None:

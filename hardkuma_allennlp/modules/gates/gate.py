@@ -1,7 +1,18 @@
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from allennlp.common import Registrable
+
+
+class GateOutput(NamedTuple):
+    """What a `Gate` computes in one forward pass."""
+
+    #: The gates, shape `(batch_size, seq_len)`, in [0, 1], exactly 0 at padding.
+    z: torch.Tensor
+    #: Each token's probability of being selected, `P(z_i != 0)` under the gate's distribution
+    #: (detached, shape `(batch_size, seq_len)`, 0 at padding): a soft score for ranking tokens,
+    #: e.g. for ERASER's AOPC.
+    scores: torch.Tensor
 
 
 class Gate(torch.nn.Module, Registrable):
@@ -14,18 +25,12 @@ class Gate(torch.nn.Module, Registrable):
 
     Implementations: "hardkuma" (independent HardKuma gates), "hardkuma_dependent" (z_i
     conditioned on z_<i) and "bernoulli" (the REINFORCE baseline).
-
-    After each forward pass `last_scores` holds each token's probability of being selected,
-    `P(z_i != 0)` under the gate's distribution (detached, shape `(batch_size, seq_len)`, 0 at
-    padding): a soft score for ranking tokens, e.g. for ERASER's AOPC.
     """
-
-    last_scores: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
         raise NotImplementedError
 
-    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> GateOutput:
         """
         # Parameters
 
@@ -34,7 +39,7 @@ class Gate(torch.nn.Module, Registrable):
 
         # Returns
 
-        z : `torch.Tensor`, shape `(batch_size, seq_len)`, in [0, 1], 0 at padding.
+        `GateOutput`: the gates `z` and their scores `P(z != 0)`, each `(batch_size, seq_len)`.
         """
         raise NotImplementedError
 

@@ -1,17 +1,18 @@
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Seq2SeqEncoder
 
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
-from hardkuma_allennlp.modules.gates.gate import Gate
-from hardkuma_allennlp.modules.gates.hardkuma_gate import (
+from hardkuma_allennlp.modules.gates.gate import Gate, GateOutput
+from hardkuma_allennlp.modules.hardkuma_shape import (
     HardKumaLayer,
+    HardKumaShape,
     nonzero_scores,
     report_penalties,
+    sample_or_decode,
 )
-from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
@@ -37,6 +38,12 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         Reads the embedded tokens (e.g. a BiLSTM or an RCNN).
     hidden_size : `int`, optional (default = `30`)
         Size of the recurrent state `s_i` over the sampled gates.
+    state_cell : `str`, optional (default = `"lstm"`)
+        The cell of the state `s_i`: `"lstm"` (an LSTM cell) or `"rcnn"` (the bigram RCNN cell of
+        [Lei et al., 2016](https://arxiv.org/abs/1606.04155), which the paper authors' code uses
+        with an RCNN encoder: `l = sigmoid(W_l x + U s_{i-1} + b)`,
+        `c1 <- l * c1 + (1 - l) * W_1 x`, `c2 <- l * c2 + (1 - l) * (c1_prev + W_2 x)`,
+        `s_i = tanh(c2 + b_out)` over `x = [h_i; z_i]`).
     shape : `HardKumaShape`, optional (default = `HardKumaShape()`)
         Stretched support and range of the shape parameters `a`, `b`.
     decoding : `GateDecoder`, optional (default = `"paper"`)
@@ -50,8 +57,13 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         hidden_size: int = 30,
         shape: Optional[HardKumaShape] = None,
         decoding: Optional[GateDecoder] = None,
+        state_cell: str = "lstm",
     ) -> None:
         super().__init__()
+        if state_cell not in ("lstm", "rcnn"):
+            raise ConfigurationError(
+                f"hardkuma_dependent: state_cell must be 'lstm' or 'rcnn', got {state_cell!r}"
+            )
         self.decoding = decoding if decoding is not None else PaperDecoder()
         if not self.decoding.elementwise:
             raise ConfigurationError(
@@ -60,17 +72,29 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
             )
         self._encoder = encoder
         encoder_dim = encoder.get_output_dim()
-        self._cell = torch.nn.LSTMCell(encoder_dim + 1, hidden_size)
+        self._state_cell = state_cell
+        if state_cell == "lstm":
+            self._cell = torch.nn.LSTMCell(encoder_dim + 1, hidden_size)
+        else:
+            # The RCNN cell's input projections (for `l`, `c1`, `c2`, over `[h_i; z_i]`), its
+            # recurrent projection for `l` (with the gate bias) and its output bias.
+            self._state_input = torch.nn.Linear(encoder_dim + 1, 3 * hidden_size, bias=False)
+            self._state_recurrent = torch.nn.Linear(hidden_size, hidden_size)
+            self._state_bias = torch.nn.Parameter(torch.empty(hidden_size))
+            bound = 1.0 / hidden_size**0.5
+            for parameter in (self._state_input.weight, self._state_recurrent.weight):
+                torch.nn.init.uniform_(parameter, -bound, bound)
+            torch.nn.init.uniform_(self._state_recurrent.bias, -bound, bound)
+            torch.nn.init.uniform_(self._state_bias, -bound, bound)
+        self._hidden_size = hidden_size
         self._shape = HardKumaLayer(encoder_dim + hidden_size, shape or HardKumaShape())
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
 
-    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        # Shape: (batch_size, seq_len, encoder_dim)
-        if self.training:
-            self.warn_if_unconstrained()
-        encoded = self._encoder(embedded_text, mask)
+    def _lstm_steps(
+        self, encoded: torch.Tensor, mask: torch.BoolTensor
+    ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
         batch_size, seq_len, encoder_dim = encoded.shape
         state_size = self._cell.hidden_size
         hidden = encoded.new_zeros(batch_size, state_size)
@@ -101,11 +125,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
             scores_i = torch.addmm(scores_i, hidden, from_state)
             # Batch shape: (batch_size,)
             distribution = self._shape.shape.distribution(scores_i[:, 0], scores_i[:, 1])
-            if self.training:
-                sample = distribution.rsample()
-                z_i = torch.where(mask_i, sample, torch.zeros_like(sample))
-            else:
-                z_i = self.decoding(distribution, mask_i)
+            z_i = sample_or_decode(distribution, mask_i, self.decoding, self.training)
             # The LSTM cell (gates in torch's order: input, forget, cell, output); one sigmoid
             # for all four (the cell's candidate takes tanh of its own part).
             gates = torch.addcmul(scores_i[:, 2:], z_i.unsqueeze(-1), from_gate)
@@ -119,6 +139,67 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
             cell = torch.where(keep, new_cell, cell)
             z_steps.append(z_i)
             shape_scores.append(scores_i[:, :2])
+        return z_steps, shape_scores
+
+    def _rcnn_steps(
+        self, encoded: torch.Tensor, mask: torch.BoolTensor
+    ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
+        batch_size, seq_len, encoder_dim = encoded.shape
+        state_size = self._hidden_size
+        hidden, first, second = (encoded.new_zeros(batch_size, state_size) for _ in range(3))
+        # As for the LSTM cell: the parts of the shape scores and of the RCNN cell's projections
+        # (`W_l x`, `W_1 x`, `W_2 x`) that read `h_i` only, for all steps in one matmul.
+        a_layer, b_layer = self._shape.a_layer, self._shape.b_layer
+        input_weight = self._state_input.weight
+        weight = torch.cat(
+            [a_layer.weight[:, :encoder_dim], b_layer.weight[:, :encoder_dim]]
+            + [input_weight[:, :encoder_dim]]
+        )
+        bias = torch.cat([a_layer.bias, b_layer.bias, input_weight.new_zeros(3 * state_size)])
+        # Shape: (batch_size, seq_len, 2 + 3 * state_size)
+        from_encoder = torch.nn.functional.linear(encoded, weight, bias)
+        # Shape: (state_size, 2 + state_size): what `s_{i-1}` adds to the shape scores and to `l`.
+        from_state = torch.cat(
+            [a_layer.weight[:, encoder_dim:], b_layer.weight[:, encoder_dim:]]
+            + [self._state_recurrent.weight]
+        ).t()
+        # Shape: (2 + state_size,)
+        state_bias = torch.cat([a_layer.bias.new_zeros(2), self._state_recurrent.bias])
+        # Shape: (3 * state_size,): what z_i adds to the cell's projections.
+        from_gate = input_weight[:, encoder_dim]
+        z_steps, shape_scores = [], []
+        for scores_i, mask_i in zip(from_encoder.unbind(1), mask.unbind(1)):
+            # Shape: (batch_size, 2 + state_size)
+            recurrent = torch.addmm(state_bias, hidden, from_state)
+            shape_i = scores_i[:, :2] + recurrent[:, :2]
+            # Batch shape: (batch_size,)
+            distribution = self._shape.shape.distribution(shape_i[:, 0], shape_i[:, 1])
+            z_i = sample_or_decode(distribution, mask_i, self.decoding, self.training)
+            # Shape: (batch_size, 3 * state_size)
+            projected = torch.addcmul(scores_i[:, 2:], z_i.unsqueeze(-1), from_gate)
+            forget = (projected[:, :state_size] + recurrent[:, 2:]).sigmoid()
+            new_first = torch.lerp(projected[:, state_size : 2 * state_size], first, forget)
+            new_second = torch.lerp(first + projected[:, 2 * state_size :], second, forget)
+            new_hidden = (new_second + self._state_bias).tanh()
+            # Padded positions carry the state forward unchanged.
+            keep = mask_i.unsqueeze(-1)
+            hidden = torch.where(keep, new_hidden, hidden)
+            first = torch.where(keep, new_first, first)
+            second = torch.where(keep, new_second, second)
+            z_steps.append(z_i)
+            shape_scores.append(shape_i)
+        return z_steps, shape_scores
+
+    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> GateOutput:
+        # Shape: (batch_size, seq_len, encoder_dim)
+        if self.training:
+            self.warn_if_unconstrained()
+        encoded = self._encoder(embedded_text, mask)
+        batch_size, seq_len, encoder_dim = encoded.shape
+        if self._state_cell == "lstm":
+            z_steps, shape_scores = self._lstm_steps(encoded, mask)
+        else:
+            z_steps, shape_scores = self._rcnn_steps(encoded, mask)
         # Shape: (batch_size, seq_len)
         z = torch.stack(z_steps, dim=1) if seq_len else encoded.new_zeros(batch_size, 0)
         # P(z_i = 0 | z_<i) for all steps at once, from the scores the loop computed.
@@ -128,5 +209,4 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         )
         p_zero = self._shape.shape.distribution(scores[..., 0], scores[..., 1]).prob_zero()
         self._expected_penalties = report_penalties(p_zero, mask)
-        self.last_scores = nonzero_scores(p_zero, mask)
-        return z
+        return GateOutput(z, nonzero_scores(p_zero, mask))

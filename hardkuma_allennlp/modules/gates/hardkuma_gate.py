@@ -3,44 +3,16 @@ from typing import Optional
 import torch
 from allennlp.modules import Seq2SeqEncoder
 
-from hardkuma_allennlp.distributions import HardKumaraswamy, expected_l0, expected_transitions
 from hardkuma_allennlp.modules.gate_decoders import GateDecoder, PaperDecoder
-from hardkuma_allennlp.modules.gates.gate import Gate
-from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
+from hardkuma_allennlp.modules.gates.gate import Gate, GateOutput
+from hardkuma_allennlp.modules.hardkuma_shape import (
+    HardKumaLayer,
+    HardKumaShape,
+    nonzero_scores,
+    report_penalties,
+    sample_or_decode,
+)
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
-
-
-class HardKumaLayer(torch.nn.Module):
-    """
-    Maps features to HardKuma variables: two linear scores, `W_a x + b_a` and `W_b x + b_b`, made
-    into shape parameters by a `HardKumaShape`.
-    """
-
-    def __init__(self, input_dim: int, shape: HardKumaShape) -> None:
-        super().__init__()
-        self.a_layer = torch.nn.Linear(input_dim, 1)
-        self.b_layer = torch.nn.Linear(input_dim, 1)
-        self.shape = shape
-
-    def forward(self, features: torch.Tensor) -> HardKumaraswamy:
-        # Shape: (..., input_dim) -> (...)
-        return self.shape.distribution(
-            self.a_layer(features).squeeze(-1), self.b_layer(features).squeeze(-1)
-        )
-
-
-def report_penalties(p_zero: torch.Tensor, mask: torch.BoolTensor):
-    """Expected selection and transition rates, each the batch mean of per-sequence rates."""
-    lengths = mask.sum(-1).clamp(min=1).to(p_zero.dtype)
-    return {
-        "selection": (expected_l0(p_zero, mask) / lengths).mean(),
-        "transition": (expected_transitions(p_zero, mask) / lengths).mean(),
-    }
-
-
-def nonzero_scores(p_zero: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-    """The gates' `last_scores`: P(z != 0), detached, and exactly 0 at padding."""
-    return torch.where(mask, 1.0 - p_zero.detach(), torch.zeros_like(p_zero))
 
 
 @Gate.register("hardkuma")
@@ -83,16 +55,15 @@ class HardKumaGate(Gate, PenaltyReporter):
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
 
-    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+    def forward(self, embedded_text: torch.Tensor, mask: torch.BoolTensor) -> GateOutput:
         # Shape: (batch_size, seq_len, encoder_dim)
         encoded = self._encoder(embedded_text, mask)
         # Batch shape: (batch_size, seq_len)
         distribution = self._shape(encoded)
         if self.training:
             self.warn_if_unconstrained()
-        z = distribution.rsample() if self.training else self.decoding(distribution, mask)
+        # Shape: (batch_size, seq_len); exactly 0 at padding even where the encoder gave NaN.
+        z = sample_or_decode(distribution, mask, self.decoding, self.training)
         p_zero = distribution.prob_zero()
         self._expected_penalties = report_penalties(p_zero, mask)
-        self.last_scores = nonzero_scores(p_zero, mask)
-        # `where`, not a product: exactly 0 at padding even where the encoder gave NaN there.
-        return torch.where(mask, z, torch.zeros_like(z))
+        return GateOutput(z, nonzero_scores(p_zero, mask))

@@ -25,7 +25,7 @@ class _ScratchPool:
     The large buffers of one RCNN (input projections, states, their gradients), kept between
     calls on the CPU. Each training step would otherwise allocate about a gigabyte afresh, which
     the C allocator takes from (and returns to) the operating system every time, so that every
-    step pays for page faults on all of it (about a quarter of a Beer step).
+    step pays for page faults on all of it.
 
     A buffer is lent out as a fresh view; it is free again once that view object is gone, i.e.
     when autograd has released the saved tensor (after a backward pass without `retain_graph`,
@@ -249,7 +249,7 @@ class RCNN(Seq2SeqEncoder):
     both directions in the same steps (one batched matmul per step), writes into large buffers
     that the module keeps between calls on the CPU (about a gigabyte for a Beer batch; see
     `_ScratchPool`), and has a hand-written backward pass that computes the gradients of all
-    weights with one matmul over all steps each (`benchmarks/beer_speed.py` and the README).
+    weights with one matmul over all steps each (`benchmarks/rcnn_speed.py` times it).
 
     Registered as a `Seq2SeqEncoder` with name "rcnn".
 

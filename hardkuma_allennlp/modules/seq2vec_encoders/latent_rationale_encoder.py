@@ -1,10 +1,24 @@
-from typing import Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import torch
-from allennlp.common.checks import ConfigurationError
+from allennlp.common.checks import check_dimensions_match
 from allennlp.modules import Seq2VecEncoder
 
 from hardkuma_allennlp.modules.gates.gate import Gate
+
+
+class RationaleEncoding(NamedTuple):
+    """What `LatentRationaleEncoder.encode_rationale` computes in one forward pass."""
+
+    #: The classifier encoder's output, shape `(batch_size, output_dim)`.
+    vector: torch.Tensor
+    #: The gates, detached, shape `(batch_size, seq_len)`, 0 at padding.
+    z: torch.Tensor
+    #: The gate's `P(z != 0)` of each token, detached, shape `(batch_size, seq_len)`; `None`
+    #: where there is no gate (every token read).
+    scores: Optional[torch.Tensor]
+    #: The gate's extra training loss given each instance's task loss (`Gate.loss`), or `None`.
+    gate_loss: Optional[Callable[[torch.Tensor], Optional[torch.Tensor]]] = None
 
 
 def gather_selected(
@@ -55,12 +69,12 @@ class LatentRationaleEncoder(Seq2VecEncoder):
       without any selected token is a fully masked row (AllenNLP's wrappers encode it as zeros);
       a batch without any encodes to zeros.
 
-    The gates of the last forward pass are kept in `last_z` (shape `(batch_size, seq_len)`,
-    detached) for models and predictors, and the gate's soft scores `P(z_i != 0)` in
-    `gate.last_scores`. HardKuma gates report their expected selection and
-    transition rates to the `lagrangian` trainer callback, so this encoder also trains inside
-    AllenNLP's own `basic_classifier`; the Bernoulli gate needs the model's per-instance loss
-    (see `gate_loss`) and so trains in the `rationale_model`.
+    `forward` returns the encoded vector, as any `Seq2VecEncoder`; `encode_rationale` returns it
+    together with the gates, their scores `P(z_i != 0)` and the gate's extra loss (a
+    `RationaleEncoding`), which the `rationale_model` reads. HardKuma gates report their expected
+    selection and transition rates to the `lagrangian` trainer callback, so this encoder also
+    trains inside AllenNLP's own `basic_classifier`; the Bernoulli gate needs the model's
+    per-instance loss (`RationaleEncoding.gate_loss`) and so trains in the `rationale_model`.
 
     Registered as a `Seq2VecEncoder` with name "latent_rationale".
 
@@ -88,16 +102,16 @@ class LatentRationaleEncoder(Seq2VecEncoder):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if gate.get_input_dim() != encoder.get_input_dim():
-            raise ConfigurationError(
-                f"latent_rationale: the gate reads {gate.get_input_dim()}-dimensional inputs but "
-                f"the classifier encoder reads {encoder.get_input_dim()}-dimensional ones"
-            )
+        check_dimensions_match(
+            gate.get_input_dim(),
+            encoder.get_input_dim(),
+            "latent_rationale: the gate's input dim",
+            "the classifier encoder's input dim",
+        )
         self.gate = gate
         self._encoder = encoder
         self._skip_unselected = skip_unselected
         self._dropout = torch.nn.Dropout(dropout)
-        self.last_z: Optional[torch.Tensor] = None
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
@@ -106,20 +120,36 @@ class LatentRationaleEncoder(Seq2VecEncoder):
         return self._encoder.get_output_dim()
 
     def forward(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        # Shape: (batch_size, encoder_output_dim)
+        return self.encode_rationale(tokens, mask).vector
+
+    def encode_rationale(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> RationaleEncoding:
+        """
+        `forward`, with what the gate selected. (A method, not `forward`: this module's forward
+        hooks do not see it; the gate's do.)
+
+        # Parameters
+
+        tokens : `torch.Tensor`, shape `(batch_size, seq_len, input_dim)`
+        mask : `torch.BoolTensor`, shape `(batch_size, seq_len)`
+
+        # Returns
+
+        `RationaleEncoding`: the encoded vector `(batch_size, output_dim)`, the gates `z` and their
+        scores (each `(batch_size, seq_len)`, detached) and the gate's extra loss.
+        """
+        gate_output = self.gate(self._dropout(tokens), mask)
         # Shape: (batch_size, seq_len)
-        z = self.gate(self._dropout(tokens), mask)
-        self.last_z = z.detach()
+        z = gate_output.z
         # Shape: (batch_size, seq_len, input_dim)
         gated = self._dropout(tokens) * z.unsqueeze(-1)
         if self._skip_unselected:
             gated, mask = gather_selected(gated, mask & (z != 0))
-            if not mask.any():
-                # Nothing selected in the whole batch: AllenNLP's RNN wrappers cannot pack an
-                # empty batch, and they encode an empty row as zeros.
-                return gated.new_zeros(gated.size(0), self.get_output_dim())
-        # Shape: (batch_size, encoder_output_dim)
-        return self._encoder(gated, mask)
-
-    def gate_loss(self, per_instance_task_loss: torch.Tensor) -> Optional[torch.Tensor]:
-        """The gate's extra training loss for the last forward pass (see `Gate.loss`)."""
-        return self.gate.loss(per_instance_task_loss)
+        if self._skip_unselected and not mask.any():
+            # Nothing selected in the whole batch: AllenNLP's RNN wrappers cannot pack an empty
+            # batch, and they encode an empty row as zeros.
+            vector = gated.new_zeros(gated.size(0), self.get_output_dim())
+        else:
+            # Shape: (batch_size, encoder_output_dim)
+            vector = self._encoder(gated, mask)
+        return RationaleEncoding(vector, z.detach(), gate_output.scores, self.gate.loss)

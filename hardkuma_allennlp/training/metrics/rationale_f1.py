@@ -4,6 +4,8 @@ import torch
 from allennlp.nn.util import dist_reduce_sum
 from allennlp.training.metrics.metric import Metric
 
+from hardkuma_allennlp.interpret.faithfulness import precision_recall_f1
+
 
 @Metric.register("rationale_f1")
 class RationaleF1(Metric):
@@ -30,7 +32,8 @@ class RationaleF1(Metric):
     - `selected`: share of all valid tokens that are selected;
     - `num_reviews`: how many reviews took part.
 
-    Rates are in [0, 1]; they are 0.0 where their denominator is 0.
+    Rates are in [0, 1]; they are 0.0 where their denominator is 0. The micro scores are those
+    of `faithfulness.precision_recall_f1`, as for the `rationales` command's token agreement.
 
     Registered as a `Metric` with name "rationale_f1".
     """
@@ -117,14 +120,13 @@ class RationaleF1(Metric):
         self._recall_sum += totals[7]
 
     def get_metric(self, reset: bool = False) -> Dict[str, float]:
-        precision = _ratio(self._true_positives, self._selected)
-        recall = _ratio(self._true_positives, self._gold)
+        micro = precision_recall_f1(self._true_positives, self._selected, self._gold)
         metrics = {
-            "precision": precision,
+            "precision": micro["precision"],
             "precision_macro": _ratio(self._precision_sum, self._precision_reviews),
-            "recall": recall,
+            "recall": micro["recall"],
             "recall_macro": _ratio(self._recall_sum, self._reviews),
-            "f1": _ratio(2 * precision * recall, precision + recall),
+            "f1": micro["f1"],
             "selected": _ratio(self._selected, self._tokens),
             "num_reviews": float(self._reviews),
         }

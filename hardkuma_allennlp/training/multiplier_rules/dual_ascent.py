@@ -23,7 +23,7 @@ class DualAscentRule(MultiplierRule):
     The multiplier is signed: it pushes the rate down when it is above the target and up when it
     is below, from the first step on. That is also its weakness early in training: it holds the
     expected rate at the target while the gates are still uncertain and the classifier has
-    learned nothing yet (see the README).
+    learned nothing yet (the `lagrangian` callback's `anneal_epochs` eases this).
 
     Registered as a `MultiplierRule` with name "dual_ascent".
 

@@ -20,7 +20,7 @@ def test_bernoulli_gate_is_binary_and_adds_reinforce_loss():
     mask = torch.ones(4, 6, dtype=torch.bool)
     mask[0, 3:] = False
     gate.train()
-    z = gate(x, mask)
+    z = gate(x, mask).z
     assert set(z.unique().tolist()) <= {0.0, 1.0}
     assert (z[~mask] == 0).all()
     loss = gate.loss(torch.ones(4))
@@ -28,8 +28,8 @@ def test_bernoulli_gate_is_binary_and_adds_reinforce_loss():
     assert gate._logit.weight.grad.abs().sum() > 0
     assert float(gate.baseline) > 0  # initialised to the first batch's mean cost
     gate.eval()
-    z_eval = gate(x, mask)
-    assert torch.equal(z_eval, gate(x, mask))
+    z_eval = gate(x, mask).z
+    assert torch.equal(z_eval, gate(x, mask).z)
     assert gate.loss(torch.ones(4)) is None
 
 
@@ -61,7 +61,7 @@ def test_surrogate_loss_weighs_log_probabilities_by_cost_above_a_moving_baseline
     gate.train()
     baseline = 0.0  # the first batch's advantage is the cost itself
     for step, task_loss in enumerate([torch.rand(5, dtype=torch.float64) for _ in range(2)]):
-        z = gate(x, mask)
+        z = gate(x, mask).z
         # Shape: (batch_size, seq_len)
         p = torch.sigmoid(gate._logit(x * mask.unsqueeze(-1)).squeeze(-1))
         costs, log_probs = [], []
@@ -120,8 +120,8 @@ def test_evaluation_keeps_the_tokens_at_least_as_likely_selected_as_not():
     gate = make_gate()
     x, mask = random_inputs([6, 4, 1], 6, seed=2, dim=3)
     gate.eval()
-    z = gate(x, mask)
+    z, scores = gate(x, mask)
     p = torch.sigmoid(gate._logit(x * mask.unsqueeze(-1)).squeeze(-1))
-    assert torch.allclose(gate.last_scores, p * mask) and not gate.last_scores.requires_grad
+    assert torch.allclose(scores, p * mask) and not scores.requires_grad
     assert torch.equal(z, ((p >= 0.5) & mask).double())
     assert 0 < z.sum() < mask.sum()  # keeps some tokens, not all

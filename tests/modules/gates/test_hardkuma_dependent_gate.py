@@ -240,7 +240,7 @@ def test_earlier_gate_changes_later_distributions(mode, monkeypatch):
                 lambda self, sample_shape=(), it=iter(values): torch.full_like(self.a, next(it)),
             )
         with recorded_distributions(gate) as records:
-            z = gate(x, mask)
+            z = gate(x, mask).z
         assert torch.equal(z, torch.tensor(values, dtype=torch.float64).expand(3, 4))
         runs[z_0] = stacked(records)
     for key in ("a", "b", "p_zero"):
@@ -319,10 +319,10 @@ def test_padding_never_changes_results(mode, encoder, monkeypatch):
     longer[:, :5][mask] = x[mask]
 
     noise.reset()
-    z = gate(x, mask)
+    z = gate(x, mask).z
     penalties = gate.expected_penalties()
     noise.reset()
-    z_longer = gate(longer, longer_mask)
+    z_longer = gate(longer, longer_mask).z
     penalties_longer = gate.expected_penalties()
 
     assert torch.equal(z_longer[:, :5], z)
@@ -336,7 +336,7 @@ def test_padding_never_changes_results(mode, encoder, monkeypatch):
     per_row = {"selection": [], "transition": []}
     for row, length in enumerate(lengths):
         noise.reset()
-        z_row = gate(x[row : row + 1, :length], mask[row : row + 1, :length])
+        z_row = gate(x[row : row + 1, :length], mask[row : row + 1, :length]).z
         assert z_row.shape == (1, length)
         torch.testing.assert_close(z_row[0], z[row, :length], rtol=1e-12, atol=1e-14)
         for key, value in gate.expected_penalties().items():
@@ -367,10 +367,10 @@ def test_state_is_carried_over_padded_positions_anywhere(mode, monkeypatch):
     spread_table[layout] = noise_table
 
     patch_noise(monkeypatch, StepNoise(table=noise_table))
-    z = gate(compact, compact_mask)
+    z = gate(compact, compact_mask).z
     selection = gate.expected_penalties()["selection"]
     patch_noise(monkeypatch, StepNoise(table=spread_table))
-    z_spread = gate(spread, spread_mask)
+    z_spread = gate(spread, spread_mask).z
 
     if mode == "train":
         assert ((z > 0) & (z < 1)).any()  # interior samples are fed forward too
@@ -387,7 +387,7 @@ def test_empty_and_length_one_rows_give_no_nan(mode):
     gate = make_gate(seed=8).train(mode == "train")
     for lengths, seq_len in (([0], 0), ([0, 0], 0), ([0, 0], 3), ([1], 1), ([1, 0, 1], 2)):
         x, mask = random_inputs(lengths, seq_len)
-        z = gate(x, mask)
+        z = gate(x, mask).z
         assert z.shape == (len(lengths), seq_len)
         assert torch.isfinite(z).all() and ((z >= 0) & (z <= 1)).all()
         assert (z[~mask] == 0).all()
@@ -412,14 +412,14 @@ def test_evaluation_chain_is_deterministic(decoding):
     x, mask = random_inputs([6, 6, 4, 2, 1, 0], 6, seed=13)
     torch.manual_seed(0)
     with recorded_distributions(gate) as records:
-        first = gate(x, mask)
+        first = gate(x, mask).z
     first_penalties = gate.expected_penalties()
     torch.manual_seed(1)
-    second = gate(x, mask)
+    second = gate(x, mask).z
     gate.train()
-    sampled = gate(x, mask)
+    sampled = gate(x, mask).z
     gate.eval()
-    third = gate(x, mask)
+    third = gate(x, mask).z
     assert torch.equal(first, second) and torch.equal(first, third)
     assert not torch.equal(sampled, first)
     for key, value in gate.expected_penalties().items():
@@ -447,7 +447,7 @@ def test_reported_penalties_follow_the_sampled_prefix(mode, monkeypatch):
     set_weights(gate, DIM, prefix_scale=1.5)
     noise = patch_noise(monkeypatch, StepNoise(seed=5))
     x, mask = random_inputs([4, 4, 3, 2, 1, 0], 4, seed=15)
-    z = gate(x, mask)
+    z = gate(x, mask).z
     reported = gate.expected_penalties()
 
     # The chain again, by hand, fed with the gates of the forward pass.
@@ -489,7 +489,7 @@ def test_monte_carlo_matches_enumeration_without_prefix_dependence():
     x = features.expand(draws, length, dim)
     mask = torch.ones(draws, length, dtype=torch.bool)
     with recorded_distributions(gate) as records:
-        z = gate(x, mask)
+        z = gate(x, mask).z
     reported = gate.expected_penalties()
 
     # The marginals by hand, from the features alone.
@@ -555,7 +555,7 @@ def test_monte_carlo_of_dependent_length_two_matches_quadrature(monkeypatch):
 
     torch.manual_seed(1)
     with recorded_distributions(gate) as records:
-        z = gate(features.expand(draws, 2, dim), torch.ones(draws, 2, dtype=torch.bool))
+        z = gate(features.expand(draws, 2, dim), torch.ones(draws, 2, dtype=torch.bool)).z
     reported = gate.expected_penalties()["selection"]
     estimate = per_row_selection(records, 2)
     torch.testing.assert_close(estimate.mean(), reported.detach(), rtol=1e-12, atol=0)
@@ -574,7 +574,7 @@ def test_monte_carlo_of_dependent_length_three_selection_agrees_with_frequency()
     features = torch.tensor([[0.5, -0.5], [0.0, 0.0], [0.1, 0.1]], dtype=torch.float64)
     torch.manual_seed(2)
     with recorded_distributions(gate) as records:
-        z = gate(features.expand(draws, 3, dim), torch.ones(draws, 3, dtype=torch.bool))
+        z = gate(features.expand(draws, 3, dim), torch.ones(draws, 3, dtype=torch.bool)).z
     reported = gate.expected_penalties()["selection"]
     estimate = per_row_selection(records, 3)
     torch.testing.assert_close(estimate.mean(), reported.detach(), rtol=1e-12, atol=0)
@@ -620,7 +620,7 @@ def test_gradients_through_the_sampled_chain_match_finite_differences(monkeypatc
 
     def penalties(embedded):
         noise.reset()
-        z = gate(embedded, mask)
+        z = gate(embedded, mask).z
         values = gate.expected_penalties()
         return z, values["selection"], values["transition"]
 

@@ -5,8 +5,7 @@ from allennlp.modules.seq2seq_encoders import PassThroughEncoder
 
 from hardkuma_allennlp.modules.gate_decoders import PaperDecoder, ThresholdDecoder, TopKDecoder
 from hardkuma_allennlp.modules.gates import DependentHardKumaGate, Gate, HardKumaGate
-from hardkuma_allennlp.modules.gates.hardkuma_gate import HardKumaLayer
-from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
+from hardkuma_allennlp.modules.hardkuma_shape import HardKumaLayer, HardKumaShape
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 from tests.modules.helpers import random_inputs
 
@@ -74,7 +73,7 @@ def test_training_samples_lie_in_the_unit_interval_and_are_exactly_zero_at_paddi
     x, mask = inputs([7, 4, 1, 0])
     x = torch.where(mask.unsqueeze(-1), x, torch.full_like(x, float("nan")))  # NaN at padding
     gate.train()
-    z = gate(x, mask)
+    z, scores = gate(x, mask)
     assert z.shape == mask.shape and not torch.isnan(z).any()
     assert ((z >= 0) & (z <= 1)).all() and (z[~mask] == 0).all()
     valid = z[mask]
@@ -82,14 +81,14 @@ def test_training_samples_lie_in_the_unit_interval_and_are_exactly_zero_at_paddi
     assert (valid == 0).any() and (valid == 1).any() and ((valid > 0) & (valid < 1)).any()
     for value in gate.expected_penalties().values():
         assert torch.isfinite(value)
-    assert torch.isfinite(gate.last_scores).all() and (gate.last_scores[~mask] == 0).all()
+    assert torch.isfinite(scores).all() and (scores[~mask] == 0).all()
 
 
 def test_training_samples_are_reparameterised():
     gate = make_gate()
     x, mask = inputs([7, 4])
     gate.train()
-    z = gate(x, mask)
+    z = gate(x, mask).z
     assert z.requires_grad
     z.sum().backward()
     assert gate._shape.a_layer.weight.grad.abs().sum() > 0
@@ -100,8 +99,8 @@ def test_evaluation_is_deterministic_and_uses_the_papers_rule_by_default():
     gate = make_gate()
     x, mask = inputs([7, 4, 1])
     gate.eval()
-    z = gate(x, mask)
-    assert torch.equal(z, gate(x, mask))
+    z = gate(x, mask).z
+    assert torch.equal(z, gate(x, mask).z)
     expected = gate._shape(gate._encoder(x, mask)).deterministic()
     assert torch.equal(z, torch.where(mask, expected, torch.zeros_like(expected)))
     assert (z[~mask] == 0).all()
@@ -112,7 +111,7 @@ def test_reports_expected_selection_and_transition_rates_and_scores():
     x, mask = inputs([7, 4, 1, 0])
     for training in (True, False):  # the expected rates do not depend on the sample
         gate.train(training)
-        gate(x, mask)
+        scores = gate(x, mask).scores
         p_zero = gate._shape(gate._encoder(x, mask)).prob_zero()
         selection, transition = [], []
         for row, length in enumerate(mask.sum(-1).tolist()):
@@ -125,7 +124,6 @@ def test_reports_expected_selection_and_transition_rates_and_scores():
         assert torch.allclose(penalties["selection"], torch.stack(selection).mean())
         assert torch.allclose(penalties["transition"], torch.stack(transition).mean())
         assert 0 < penalties["selection"] < 1 and 0 < penalties["transition"] < 1
-        scores = gate.last_scores
         assert not scores.requires_grad
         assert torch.allclose(scores, torch.where(mask, 1 - p_zero, torch.zeros_like(p_zero)))
     penalties["selection"].backward()
@@ -140,14 +138,14 @@ def test_reported_selection_rate_is_the_rate_of_nonzero_samples():
     mask = torch.ones(4000, 6, dtype=torch.bool)
     gate.train()
     torch.manual_seed(2)
-    z = gate(x, mask)
+    z, scores = gate(x, mask)
     sampled = (z != 0).double().mean()
     assert 0.2 < sampled < 0.8  # neither all closed nor all open
     # Standard error at most 0.5 / sqrt(4000 * 6) = 0.0032.
     reported = gate.expected_penalties()["selection"].item()
     assert reported == pytest.approx(sampled.item(), abs=0.015)
     # Position by position, against P(z != 0) (standard error at most 0.5 / sqrt(4000) = 0.008).
-    assert torch.allclose((z != 0).double().mean(0), gate.last_scores[0], atol=0.035)
+    assert torch.allclose((z != 0).double().mean(0), scores[0], atol=0.035)
 
 
 def test_gates_use_their_decoder_only_in_evaluation():
@@ -156,10 +154,10 @@ def test_gates_use_their_decoder_only_in_evaluation():
     x = torch.randn(5, 8, 4)
     mask = torch.ones(5, 8, dtype=torch.bool)
     gate.eval()
-    assert gate(x, mask).sum(-1).tolist() == [4.0] * 5
+    assert gate(x, mask).z.sum(-1).tolist() == [4.0] * 5
     gate.train()
-    z = gate(x, mask)
+    z = gate(x, mask).z
     assert z.requires_grad and ((z > 0) & (z < 1)).any()
     # A dependent gate decodes step by step with a threshold.
     dependent = DependentHardKumaGate(PassThroughEncoder(4), decoding=ThresholdDecoder(0.5)).eval()
-    assert set(dependent(x, mask).unique().tolist()) <= {0.0, 1.0}
+    assert set(dependent(x, mask).z.unique().tolist()) <= {0.0, 1.0}

@@ -2,7 +2,7 @@ import pytest
 import torch
 from allennlp.modules.seq2vec_encoders import PytorchSeq2VecWrapper
 
-from hardkuma_allennlp.modules.gates.gate import Gate
+from hardkuma_allennlp.modules.gates.gate import Gate, GateOutput
 from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
 from hardkuma_allennlp.modules.seq2vec_encoders.latent_rationale_encoder import (
     LatentRationaleEncoder,
@@ -23,7 +23,7 @@ class FixedGate(Gate):
         return self.dim
 
     def forward(self, embedded_text, mask):
-        return self.z * mask
+        return GateOutput(self.z * mask, (self.z * mask).detach())
 
 
 def test_gather_selected_keeps_order_and_masks_the_rest():
@@ -149,3 +149,19 @@ def test_dropout_gives_the_gate_and_the_classifier_independent_masks():
     encoder.eval()
     encoder(tokens, mask)
     assert torch.equal(gate.seen, tokens) and torch.equal(classifier.seen, tokens)
+
+
+def test_encode_rationale_returns_the_vector_of_forward_with_the_gates_and_their_loss():
+    z = torch.tensor([[0.0, 0.5, 1.0, 0.2], [1.0, 0.0, 0.3, 0.9]], requires_grad=True)
+    gate = FixedGate(z, 6)
+    encoder = LatentRationaleEncoder(gate, RecordingEncoder(6), dropout=0.5).train()
+    tokens, mask = torch.rand(2, 4, 6), torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]]).bool()
+    torch.manual_seed(3)
+    encoding = encoder.encode_rationale(tokens, mask)
+    torch.manual_seed(3)
+    assert torch.equal(encoding.vector, encoder(tokens, mask))  # the same dropout draws
+    assert torch.equal(encoding.z, z * mask) and not encoding.z.requires_grad
+    assert torch.equal(encoding.scores, (z * mask).detach())
+    assert encoding.gate_loss == gate.loss and encoding.gate_loss(torch.ones(2)) is None
+    encoding.vector.sum().backward()  # gradients reach the gates through z_i * x_i
+    assert z.grad is not None and z.grad[mask].abs().min() > 0
