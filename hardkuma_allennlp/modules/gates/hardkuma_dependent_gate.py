@@ -22,10 +22,10 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
     Dependent HardKuma gates ([Bastings et al., 2019](https://arxiv.org/abs/1905.08160), eq. 16
     and appendix B.1.2): `z_i` is conditioned on the gates already assigned,
     `z_i ~ HardKuma(a_i, b_i)` with `a_i, b_i = f([h_i; s_{i-1}])`, where `h_i` is the output of a
-    `Seq2SeqEncoder` over the embedded tokens and `s_i = LSTMCell([h_i; z_i], s_{i-1})` is a small
-    recurrent state over the sampled prefix. In training every `z_i` is a reparameterised sample,
-    so gradients flow through the whole chain; in evaluation each `z_i` is set by the
-    deterministic rule and fed to the next step.
+    `Seq2SeqEncoder` over the embedded tokens and `s_i = cell([h_i; z_i], s_{i-1})` (an LSTM or an
+    RCNN cell) is a small recurrent state over the sampled prefix. In training every `z_i` is a
+    reparameterised sample, so gradients flow through the whole chain; in evaluation each `z_i` is
+    set by the deterministic rule and fed to the next step.
 
     The expected penalties are computed along the sampled prefix: from `P(z_i = 0 | z_<i)`, with
     the same formulas as for independent gates (eqs. 11 and 12), each averaged over the batch.
