@@ -4,7 +4,11 @@ from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 
-from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
+from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import (
+    RCNN,
+    _denormals_flushed,
+    _flushes_denormals,
+)
 
 
 def reference_direction(rcnn: RCNN, direction: int, x: torch.Tensor) -> torch.Tensor:
@@ -237,3 +241,26 @@ def test_a_longer_batch_replaces_the_largest_free_buffer_that_is_too_small():
     # Each request larger than every free buffer let the largest of them go: still three.
     assert len(rcnn._scratch._entries) == 3
     assert min(entry[0].numel() for entry in rcnn._scratch._entries) >= 2 * 10 * 2 * 4
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_denormals_are_flushed_inside_the_rcnn_and_the_setting_restored(before):
+    if not torch.set_flush_denormal(before):
+        pytest.skip("this CPU cannot flush subnormal floats")
+    try:
+        assert _flushes_denormals() is before
+        tiny = torch.tensor([1e-39])
+        with _denormals_flushed(tiny):
+            assert _flushes_denormals()
+            assert (torch.tensor([1e-39]) * 1.0).item() == 0.0
+        assert _flushes_denormals() is before
+        # The RCNN's backward leaves the caller's setting as it found it, and its outputs and
+        # gradients are finite.
+        torch.manual_seed(0)
+        rcnn = RCNN(3, 4, bidirectional=True)
+        inputs = torch.randn(2, 5, 3, requires_grad=True)
+        rcnn(inputs, torch.ones(2, 5, dtype=torch.bool)).sum().backward()
+        assert _flushes_denormals() is before
+        assert torch.isfinite(inputs.grad).all()
+    finally:
+        torch.set_flush_denormal(False)
