@@ -96,6 +96,12 @@ def numbered_lines(path: str, name: str = None) -> Iterator[Tuple[int, str]]:
             ) from None
 
 
+def data_file_lines(file_path: Union[str, PathLike]) -> Iterator[Tuple[int, str]]:
+    """`numbered_lines` of the file that a config names (`data_file_path`), messages naming it as
+    the config does."""
+    return numbered_lines(data_file_path(file_path), str(file_path))
+
+
 def json_object(line: str) -> Dict[str, Any]:
     """
     One line of a JSON-lines file as a JSON object. Raises `ValueError` saying what is wrong (the

@@ -7,12 +7,7 @@ from allennlp.data.token_indexers import TokenIndexer
 from allennlp.data.tokenizers import Tokenizer
 from allennlp_models.pair_classification.dataset_readers.snli import SnliReader
 
-from hardkuma_allennlp.dataset_readers.lines import (
-    InputFormatError,
-    data_file_path,
-    json_object,
-    numbered_lines,
-)
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_lines, json_object
 from hardkuma_allennlp.tokenizers.blank_spacy_tokenizer import BlankSpacyTokenizer
 
 logger = logging.getLogger(__name__)
@@ -88,7 +83,7 @@ class HardKumaSnliReader(SnliReader):
     def _read_pairs(self, file_path: str) -> Iterator[Tuple[str, str, str]]:
         """Yields `(premise, hypothesis, gold_label)` for every labelled pair of the file."""
         skipped = 0
-        for line_number, line in numbered_lines(data_file_path(file_path), file_path):
+        for line_number, line in data_file_lines(file_path):
             if not line.strip():
                 continue
             where = f"{file_path}, line {line_number}"

@@ -11,7 +11,7 @@ from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token, Tokenizer
 
-from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_path, numbered_lines
+from hardkuma_allennlp.dataset_readers.lines import InputFormatError, data_file_lines
 from hardkuma_allennlp.tokenizers.blank_spacy_tokenizer import BlankSpacyTokenizer
 
 logger = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ class SstTreeDatasetReader(DatasetReader):
 
     def _read(self, file_path) -> Iterable[Instance]:
         logger.info("Reading SST trees from %s", file_path)
-        lines = numbered_lines(data_file_path(file_path), file_path)
+        lines = data_file_lines(file_path)
         yielded = dropped = 0
         for line_number, line in self._shard_lines(lines):
             if not line.strip():

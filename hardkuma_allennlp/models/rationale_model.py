@@ -88,12 +88,8 @@ class RationaleModel(Model):
             raise ConfigurationError(f"task must be 'classification' or 'regression', got {task!r}")
         if task == "regression" and not num_targets:
             raise ConfigurationError("a regression rationale_model needs num_targets")
-        check_dimensions_match(
-            text_field_embedder.get_output_dim(),
-            encoder.get_input_dim(),
-            "the embedder's output dim",
-            "the encoder's input dim",
-        )
+        embedding_dim, encoder_dim = text_field_embedder.get_output_dim(), encoder.get_input_dim()
+        check_dimensions_match(embedding_dim, encoder_dim, "embedder output", "encoder input")
         self._text_field_embedder = text_field_embedder
         self._encoder = encoder
         self._feedforward = feedforward

@@ -71,12 +71,8 @@ class HardKumaMatrixAttention(MatrixAttention, PenaltyReporter):
     ) -> None:
         super().__init__()
         self.decoding = decoding if decoding is not None else PaperDecoder()
-        check_dimensions_match(
-            a_feedforward.get_input_dim(),
-            b_feedforward.get_input_dim(),
-            "hardkuma matrix attention: a_feedforward input dim",
-            "b_feedforward input dim",
-        )
+        a_dim, b_dim = a_feedforward.get_input_dim(), b_feedforward.get_input_dim()
+        check_dimensions_match(a_dim, b_dim, "a_feedforward input dim", "b_feedforward input dim")
         self._a_feedforward = a_feedforward
         self._b_feedforward = b_feedforward
         self._hardkuma = shape or HardKumaShape()

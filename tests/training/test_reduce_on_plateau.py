@@ -21,3 +21,30 @@ def test_halves_the_learning_rate_after_patience_epochs_without_improvement():
     # Its state goes into checkpoints, so `--recover` continues the schedule.
     state = scheduler.state_dict()
     assert state["num_bad_epochs"] == 0 and state["best"] == -0.9
+
+
+def test_every_argument_reaches_the_pytorch_scheduler():
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    arguments = {
+        "mode": "max",
+        "factor": 0.25,
+        "patience": 3,
+        "threshold": 0.5,
+        "threshold_mode": "abs",
+        "cooldown": 2,
+        "min_lr": 0.125,
+        "eps": 1e-3,
+    }
+    scheduler = LearningRateScheduler.from_params(
+        Params({"type": "hardkuma_reduce_on_plateau", **arguments}), optimizer=optimizer
+    )
+    torch_scheduler = scheduler.lr_scheduler
+    assert isinstance(torch_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    assert torch_scheduler.mode == "max"
+    assert torch_scheduler.factor == 0.25
+    assert torch_scheduler.patience == 3
+    assert torch_scheduler.threshold == 0.5
+    assert torch_scheduler.threshold_mode == "abs"
+    assert torch_scheduler.cooldown == 2
+    assert torch_scheduler.min_lrs == [0.125]
+    assert torch_scheduler.eps == 1e-3

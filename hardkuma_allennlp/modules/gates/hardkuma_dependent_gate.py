@@ -96,7 +96,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         self, encoded: torch.Tensor, mask: torch.BoolTensor
     ) -> Tuple[List[torch.Tensor], List[torch.Tensor]]:
         batch_size, seq_len, encoder_dim = encoded.shape
-        state_size = self._cell.hidden_size
+        state_size = self._hidden_size
         hidden = encoded.new_zeros(batch_size, state_size)
         cell = encoded.new_zeros(batch_size, state_size)
         # The parts of the shape scores and of the LSTM cell's gates that read `h_i` only, for

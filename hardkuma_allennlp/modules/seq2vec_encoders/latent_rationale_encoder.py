@@ -102,26 +102,22 @@ class LatentRationaleEncoder(Seq2VecEncoder):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        check_dimensions_match(
-            gate.get_input_dim(),
-            encoder.get_input_dim(),
-            "latent_rationale: the gate's input dim",
-            "the classifier encoder's input dim",
-        )
+        gate_dim, encoder_dim = gate.get_input_dim(), encoder.get_input_dim()
+        check_dimensions_match(gate_dim, encoder_dim, "gate input dim", "encoder input dim")
+        self._dropout = torch.nn.Dropout(dropout)
         self.gate = gate
         self._encoder = encoder
         self._skip_unselected = skip_unselected
-        self._dropout = torch.nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        # Shape: (batch_size, encoder_output_dim)
+        return self.encode_rationale(tokens, mask).vector
 
     def get_input_dim(self) -> int:
         return self._encoder.get_input_dim()
 
     def get_output_dim(self) -> int:
         return self._encoder.get_output_dim()
-
-    def forward(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        # Shape: (batch_size, encoder_output_dim)
-        return self.encode_rationale(tokens, mask).vector
 
     def encode_rationale(self, tokens: torch.Tensor, mask: torch.BoolTensor) -> RationaleEncoding:
         """

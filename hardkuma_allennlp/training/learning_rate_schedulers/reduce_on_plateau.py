@@ -25,7 +25,7 @@ class ReduceOnPlateau(_PyTorchLearningRateSchedulerWithMetricsWrapper):
 
     optimizer : `Optimizer`
         Passed by the trainer.
-    mode, factor, patience, threshold_mode, threshold, cooldown, min_lr, eps
+    mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps
         As in `torch.optim.lr_scheduler.ReduceLROnPlateau`.
     """
 
@@ -35,22 +35,14 @@ class ReduceOnPlateau(_PyTorchLearningRateSchedulerWithMetricsWrapper):
         mode: str = "min",
         factor: float = 0.1,
         patience: int = 10,
-        threshold_mode: str = "rel",
         threshold: float = 1e-4,
+        threshold_mode: str = "rel",
         cooldown: int = 0,
         min_lr: Union[float, List[float]] = 0,
         eps: float = 1e-8,
     ) -> None:
-        super().__init__(
-            torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer=optimizer,
-                mode=mode,
-                factor=factor,
-                patience=patience,
-                threshold_mode=threshold_mode,
-                threshold=threshold,
-                cooldown=cooldown,
-                min_lr=min_lr,
-                eps=eps,
-            )
+        # In torch's order, all but `verbose`.
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps
         )
+        super().__init__(scheduler)
