@@ -14,7 +14,11 @@ from allennlp.nn import Activation
 from hardkuma_allennlp.modules.gates import HardKumaGate
 from hardkuma_allennlp.modules.hardkuma_matrix_attention import HardKumaMatrixAttention
 from hardkuma_allennlp.training.lagrangian import LagrangianCallback
-from hardkuma_allennlp.training.multiplier_rules import DualAscentRule, MultiplicativeRule
+from hardkuma_allennlp.training.multiplier_rules import (
+    DualAscentRule,
+    MultiplicativeRule,
+    TwoPhaseRule,
+)
 
 
 class ToyGatedModel(Model):
@@ -340,3 +344,134 @@ def test_a_schedule_in_epochs_needs_a_data_loader_with_a_length():
         LagrangianCallback("unused", selection=0.1, rule=MultiplicativeRule()).attach(
             ToyGatedModel(1.0)
         )
+
+
+def test_two_phase_rule_switches_once_at_the_first_step_at_or_below_the_target():
+    opening = MultiplicativeRule(lr=1.0, alpha=0.0, initial_multiplier=1e-3)
+    holding = DualAscentRule(lr=0.1, damping=2.0, initial_multiplier=0.0)
+    rule = TwoPhaseRule(opening, holding)
+    assert rule.needs_epoch_share
+    state = rule.initial_state()
+    assert state == {"multiplier": 1e-3, "moving_average": 0.0, "holding": 0.0}
+    state = rule.step(state, 0.5, 1.0)  # above the target: the opening rule
+    assert state["multiplier"] == pytest.approx(1e-3 * math.exp(0.5))
+    assert state["holding"] == 0.0
+    rate = torch.tensor(0.9, dtype=torch.float64, requires_grad=True)
+    rule.loss_term(state, rate - 0.3).backward()
+    assert rate.grad.item() == pytest.approx(state["multiplier"])  # no damping yet
+    state = rule.step(state, -0.2, 1.0)  # at or below: dual ascent from its initial multiplier
+    assert state["holding"] == 1.0
+    assert state["multiplier"] == pytest.approx(-0.02)
+    assert set(state) == set(rule.initial_state())
+    state = rule.step(state, 0.3, 1.0)  # above again: still dual ascent, never back
+    assert state["holding"] == 1.0
+    assert state["multiplier"] == pytest.approx(0.01)
+    rate = torch.tensor(0.9, dtype=torch.float64, requires_grad=True)
+    rule.loss_term(state, rate - 0.3).backward()
+    assert rate.grad.item() == pytest.approx(0.01 + 2.0 * 0.6)
+
+
+def test_two_phase_rule_holds_the_rate_where_the_multiplicative_rule_lets_it_fall():
+    # The task first wants every token, then none (as a regressor that, once the gates have
+    # closed, needs fewer words than the target). The authors' rule closes the gates and then
+    # lets them fall below the target; the two-phase rule holds them at it.
+    def run(rule):
+        torch.manual_seed(0)
+        model = ToyGatedModel(1.0)
+        callback = LagrangianCallback("unused", selection=0.3, rule=rule)
+        callback.attach(model, 10)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+        rates = []
+        for step, (x, mask) in enumerate(batches(0, 1200)):
+            model.prefer = 1.0 if step < 400 else -0.2
+            optimizer.zero_grad()
+            model(x, mask)["loss"].backward()
+            optimizer.step()
+            rates.append(float(model.gate.expected_penalties()["selection"].detach()))
+            callback.update(callback._pending)
+            callback._pending = []
+        return callback, rates
+
+    def opening():
+        return MultiplicativeRule(lr=2.0, alpha=0.5, initial_multiplier=1e-3, max_multiplier=20)
+
+    upper_bound, bounded = run(opening())
+    two_phase, held = run(TwoPhaseRule(opening(), DualAscentRule(lr=0.5, damping=5.0)))
+    assert max(held[:400]) > 0.5  # both open first ...
+    assert max(bounded[:400]) > 0.5
+    assert upper_bound.states["selection"]["multiplier"] > 0
+    assert sum(bounded[-200:]) / 200 < 0.15  # ... then the upper bound lets the rate fall
+    assert abs(sum(held[-200:]) / 200 - 0.3) < 0.03
+    assert two_phase.states["selection"]["holding"] == 1.0
+    assert two_phase.multipliers["selection"] < 0
+
+
+def test_the_transition_constraint_can_have_its_own_rule():
+    transition_rule = MultiplicativeRule(initial_multiplier=1e-3)
+    callback = LagrangianCallback(
+        "unused",
+        selection=0.3,
+        transition=0.1,
+        rule=DualAscentRule(lr=0.5),
+        transition_rule=transition_rule,
+    )
+    assert callback.states["transition"] == transition_rule.initial_state()
+    assert callback.states["selection"] == {"multiplier": 0.0}
+    callback.attach(ToyGatedModel(1.0), 10)
+    callback.update([{"selection": 0.2, "transition": 0.2}])
+    assert callback.multipliers["selection"] == pytest.approx(0.1)
+    assert callback.multipliers["transition"] == pytest.approx(
+        1e-3 * math.exp(3.42 * 0.1 * 0.01 * 0.2)
+    )
+    restored = LagrangianCallback(
+        "unused", selection=0.3, transition=0.1, rule=DualAscentRule(lr=0.5)
+    )
+    with pytest.raises(ConfigurationError, match="transition state was written by a different"):
+        restored.load_state_dict(callback.state_dict())
+    with pytest.raises(ConfigurationError, match="transition_rule needs a transition target"):
+        LagrangianCallback("unused", selection=0.3, transition_rule=transition_rule)
+
+
+def test_inequality_dual_ascent_only_pushes_a_rate_down():
+    rule = DualAscentRule(lr=0.5, damping=4.0, inequality=True)
+    state = rule.step(rule.initial_state(), -0.2, 1.0)  # below the bound: the multiplier stays 0
+    assert state["multiplier"] == 0.0
+    rate = torch.tensor(0.1, dtype=torch.float64, requires_grad=True)
+    rule.loss_term(state, rate - 0.3).backward()
+    assert rate.grad.item() == 0.0  # no force below the bound
+    state = rule.step(state, 0.2, 1.0)
+    assert state["multiplier"] == pytest.approx(0.1)
+    rate = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    rule.loss_term(state, rate - 0.3).backward()
+    assert rate.grad.item() == pytest.approx(0.1 + 4.0 * 0.4)  # (lambda + damping * c) above
+    state = rule.step(state, -1.0, 1.0)
+    assert state["multiplier"] == 0.0  # clipped at 0, never negative
+    with pytest.raises(ConfigurationError, match="initial_multiplier"):
+        DualAscentRule(initial_multiplier=-1.0, inequality=True)
+
+
+def test_the_selection_switch_switches_every_two_phase_constraint():
+    # The gates' closing brings the selection rate to its target, not the transition rate: when
+    # the selection starts holding, so does the transition.
+    def two_phase(inequality: bool):
+        return TwoPhaseRule(
+            MultiplicativeRule(lr=1.0, alpha=0.0, initial_multiplier=1e-3),
+            DualAscentRule(lr=0.5, inequality=inequality),
+        )
+
+    callback = LagrangianCallback(
+        "unused",
+        selection=0.3,
+        transition=0.1,
+        rule=two_phase(False),
+        transition_rule=two_phase(True),
+    )
+    callback.attach(ToyGatedModel(1.0), 10)
+    callback.update([{"selection": 0.4, "transition": 0.2}])
+    assert callback.states["selection"]["holding"] == callback.states["transition"]["holding"] == 0
+    callback.update([{"selection": -0.1, "transition": 0.2}])
+    assert callback.states["selection"]["holding"] == callback.states["transition"]["holding"] == 1
+    assert callback.multipliers["selection"] == pytest.approx(-0.05)
+    assert callback.multipliers["transition"] == 0.0  # starts afresh, moves from the next step
+    callback.update([{"selection": 0.0, "transition": 0.2}])
+    assert callback.multipliers["transition"] == pytest.approx(0.1)
