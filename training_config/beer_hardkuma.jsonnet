@@ -5,9 +5,9 @@
 // their initialisation, an RCNN cell for the gates' state, shape parameters clamped at 1e-6,
 // independent dropout masks for the gate and the regressor, their multiplicative multiplier on
 // the fixed target, weight decay 2e-6 and the learning rate decayed by 0.97 an epoch. The gates
-// stay open for about four epochs while the regressor learns, then close onto the words it uses
-// (docs/results/beer_learning_curve.md: the dev curve of the authors' code, epoch by epoch); from
-// then on the selection rate is held at the target from both sides (beer.libsonnet).
+// stay open for about four epochs of 9k reviews while the regressor learns, then close onto the
+// words it uses (docs/results/beer_learning_curve.md: the dev curve of the authors' code, epoch
+// by epoch).
 local beer = import 'common/beer.libsonnet';
 
 beer.experiment(

@@ -10,11 +10,7 @@ from allennlp.nn.util import dist_reduce_sum
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
-from hardkuma_allennlp.training.multiplier_rules import (
-    DualAscentRule,
-    MultiplierRule,
-    TwoPhaseRule,
-)
+from hardkuma_allennlp.training.multiplier_rules import DualAscentRule, MultiplierRule
 
 if TYPE_CHECKING:
     from allennlp.training.gradient_descent_trainer import GradientDescentTrainer
@@ -55,9 +51,6 @@ class LagrangianCallback(TrainerCallback):
     - "multiplicative", the paper authors' rule: a positive multiplier that starts tiny and
       grows geometrically (at a rate per epoch) while the rate is above the target. It bounds the
       rate from above only.
-    - "two_phase": one rule (e.g. "multiplicative") until the selection rate first reaches its
-      target, another (e.g. "dual_ascent") from then on, for every constraint that has one: the
-      gates open and close as in the authors' code, and are then held at the targets.
 
     Under distributed training the measured constraint is averaged over workers before the update,
     so every worker holds the same multipliers.
@@ -99,9 +92,6 @@ class LagrangianCallback(TrainerCallback):
         transition constraint when `None`.
     rule : `MultiplierRule`, optional (default = `"dual_ascent"` with its defaults)
         How multipliers weight the constraints and are updated (default "dual_ascent").
-    transition_rule : `MultiplierRule`, optional (default = `None`)
-        The rule of the transition constraint, if it differs from `rule` (e.g. an upper bound on
-        the transitions next to a selection rate held from both sides).
     anneal_epochs : `float`, optional (default = `0`)
         With `n > 0`, the first optimizer step only measures the gates' initial rates (no
         constraint in the loss), and each target then moves linearly from that rate to its
@@ -119,7 +109,6 @@ class LagrangianCallback(TrainerCallback):
         selection_tolerance: float = 0.01,
         transition: Optional[float] = None,
         rule: Optional[MultiplierRule] = None,
-        transition_rule: Optional[MultiplierRule] = None,
         anneal_epochs: float = 0.0,
     ) -> None:
         super().__init__(serialization_dir)
@@ -133,16 +122,10 @@ class LagrangianCallback(TrainerCallback):
             raise ConfigurationError(f"lagrangian: anneal_epochs must be >= 0, got {anneal_epochs}")
         if selection_tolerance < 0:
             raise ConfigurationError("lagrangian: selection_tolerance must be >= 0")
-        if transition_rule is not None and transition is None:
-            raise ConfigurationError("lagrangian: transition_rule needs a transition target")
-        rule = rule if rule is not None else DualAscentRule()
-        self.rules: Dict[str, MultiplierRule] = {
-            name: transition_rule if name == "transition" and transition_rule else rule
-            for name in self.targets
-        }
+        self.rule = rule if rule is not None else DualAscentRule()
         self.selection_tolerance = selection_tolerance
         self.states: Dict[str, Dict[str, float]] = {
-            name: rule.initial_state() for name, rule in self.rules.items()
+            k: self.rule.initial_state() for k in self.targets
         }
         self.anneal_epochs = anneal_epochs
         # Optimizer steps per epoch, known once training starts (see `attach`).
@@ -178,8 +161,7 @@ class LagrangianCallback(TrainerCallback):
         """Finds the penalty reporters of `model`, hooks its forward pass and its metrics.
         `steps_per_epoch` (optimizer steps) is needed with `anneal_epochs`."""
         self.detach()
-        needs_epoch_share = any(rule.needs_epoch_share for rule in self.rules.values())
-        if (self.anneal_epochs > 0 or needs_epoch_share) and not steps_per_epoch:
+        if (self.anneal_epochs > 0 or self.rule.needs_epoch_share) and not steps_per_epoch:
             raise ConfigurationError(
                 "lagrangian: anneal_epochs and the multiplicative rule need the "
                 "number of optimizer steps per epoch, but the training data loader has no length "
@@ -274,7 +256,7 @@ class LagrangianCallback(TrainerCallback):
             constraint = rate - self.current_target(name)
             constraints[name] = float(constraint.detach())
             if not annealing_not_started:
-                term = self.rules[name].loss_term(self.states[name], constraint)
+                term = self.rule.loss_term(self.states[name], constraint)
                 constraint_terms = constraint_terms + term
         self._pending.append(constraints)
         output_dict["loss"] = output_dict["loss"] + constraint_terms
@@ -324,16 +306,11 @@ class LagrangianCallback(TrainerCallback):
             }
             return
         for name, value in zip(names, measured.tolist()):
-            self.states[name] = self.rules[name].step(
+            self.states[name] = self.rule.step(
                 self.states[name],
                 value,
                 1.0 / self.steps_per_epoch if self.steps_per_epoch else 1.0,
             )
-        if self.states["selection"].get("holding"):
-            # The selection rate has come down to its target: every two-phase rule holds now.
-            for name, rule in self.rules.items():
-                if isinstance(rule, TwoPhaseRule):
-                    self.states[name] = rule.hold(self.states[name])
         self._steps += 1
 
     def current_target(self, name: str) -> float:
@@ -378,14 +355,12 @@ class LagrangianCallback(TrainerCallback):
                 f"The checkpoint's Lagrange multipliers {sorted(state_dict['multipliers'])} do not "
                 f"match the configured targets {sorted(self.targets)}."
             )
-        for name, state in self.states.items():
-            saved = state_dict.get("states", {}).get(name, {})
-            if set(saved) != set(state):
-                raise ConfigurationError(
-                    f"The checkpoint's Lagrangian {name} state was written by a different "
-                    f"multiplier rule ({sorted(saved)}); this run's rule "
-                    f"{type(self.rules[name]).__name__} keeps {sorted(state)}."
-                )
+        if set(state_dict.get("states", {}).get("selection", {})) != set(self.states["selection"]):
+            raise ConfigurationError(
+                "The checkpoint's Lagrangian state was written by a different multiplier rule "
+                f"({sorted(state_dict.get('states', {}).get('selection', {}))}); this run's rule "
+                f"{type(self.rule).__name__} keeps {sorted(self.states['selection'])}."
+            )
         self.states = {name: dict(state) for name, state in state_dict["states"].items()}
         self._steps = state_dict["steps"]
         self._start_rates = state_dict.get("start_rates")

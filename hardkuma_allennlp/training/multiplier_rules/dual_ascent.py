@@ -36,10 +36,6 @@ class DualAscentRule(MultiplierRule):
     initial_multiplier : `float`, optional (default = `0.0`)
     max_multiplier : `float`, optional (default = `100.0`)
         The multiplier is clipped to `[-max_multiplier, max_multiplier]`.
-    inequality : `bool`, optional (default = `False`)
-        Hold `c <= 0` instead of `c = 0` (an upper bound on the rate): the multiplier is clipped
-        to `[0, max_multiplier]` and the damping term is `damping / 2 * max(c, 0)^2`, so nothing
-        pushes a rate below its target back up.
     """
 
     def __init__(
@@ -48,35 +44,29 @@ class DualAscentRule(MultiplierRule):
         damping: float = 10.0,
         initial_multiplier: float = 0.0,
         max_multiplier: float = 100.0,
-        inequality: bool = False,
     ) -> None:
         if lr <= 0:
             raise ConfigurationError(f"dual_ascent rule: lr must be positive, got {lr}")
         if damping < 0:
             raise ConfigurationError(f"dual_ascent rule: damping must be >= 0, got {damping}")
-        lowest = 0.0 if inequality else -max_multiplier
-        if max_multiplier <= 0 or not lowest <= initial_multiplier <= max_multiplier:
+        if max_multiplier <= 0 or abs(initial_multiplier) > max_multiplier:
             raise ConfigurationError(
-                "dual_ascent rule: need max_multiplier > 0 and initial_multiplier in "
-                f"[{'0' if inequality else '-max_multiplier'}, max_multiplier], got "
-                f"{initial_multiplier}, {max_multiplier}"
+                "dual_ascent rule: need max_multiplier > 0 and |initial_multiplier| <= "
+                f"max_multiplier, got {initial_multiplier}, {max_multiplier}"
             )
         self.lr = lr
         self.damping = damping
         self.initial_multiplier = initial_multiplier
         self.max_multiplier = max_multiplier
-        self.inequality = inequality
 
     def initial_state(self) -> Dict[str, float]:
         return {"multiplier": self.initial_multiplier}
 
     def loss_term(self, state: Dict[str, float], constraint: torch.Tensor) -> torch.Tensor:
-        damped = constraint.clamp(min=0.0) if self.inequality else constraint
-        return (state["multiplier"] + 0.5 * self.damping * damped) * constraint
+        return (state["multiplier"] + 0.5 * self.damping * constraint) * constraint
 
     def step(
         self, state: Dict[str, float], constraint: float, epoch_share: float
     ) -> Dict[str, float]:
         multiplier = state["multiplier"] + self.lr * constraint
-        lowest = 0.0 if self.inequality else -self.max_multiplier
-        return {"multiplier": max(lowest, min(self.max_multiplier, multiplier))}
+        return {"multiplier": max(-self.max_multiplier, min(self.max_multiplier, multiplier))}

@@ -16,10 +16,9 @@ class MultiplierRule(Registrable):
     alike, and `allennlp train --recover` continues every constraint where it stopped.
 
     Implementations: "dual_ascent" (the default: an additive, signed multiplier with a damping
-    term, an equality constraint that pushes the rate to its target from either side),
+    term, an equality constraint that pushes the rate to its target from either side) and
     "multiplicative" (the paper authors' rule: a positive multiplier that starts tiny and grows or
-    shrinks geometrically, an upper bound on the rate) and "two_phase" (one rule until the rate
-    first reaches its target, another from then on).
+    shrinks geometrically, an upper bound on the rate).
     """
 
     default_implementation = "dual_ascent"
