@@ -26,14 +26,14 @@ The data is generated (seed 1, 9,000 + 1,000 reviews per aspect, 1,000 annotated
 vectors) into `runs/beer_synthetic/data` unless `--data` names a directory that has it. Each
 aspect's files are decorrelated subsets, as Lei et al.'s are; `--correlated` runs plain samples
 instead into `runs/beer_synthetic_correlated` and keeps its results in
-`results/beer_synthetic_correlated` (its table is printed only). Each run
-is `allennlp train` of a config in `training_config/` (one thread); its `metrics.json` and
-`config.json` are kept in `results/beer_synthetic/<run>/` and runs with kept results are not run
-again, so a sweep continues in a later session. The tables (the `beer-synthetic` and
-`beer-last-epoch` sections of `docs/results/beer_synthetic.md`; epochs counted from 1) are made
-from those files alone. Test metrics are on
-`annotations.json`: `test_rationale_precision` (share of selected tokens inside the gold spans of
-the aspect), `test_selected` (share of tokens selected) and `test_mse`.
+`results/beer_synthetic_correlated` (its HardKuma rows: the `beer-synthetic-correlated` section of
+the page). Each run is `allennlp train` of a config in `training_config/` (one thread); its
+`metrics.json` and `config.json` are kept in `results/beer_synthetic/<run>/` and runs with kept
+results are not run again, so a sweep continues in a later session. The tables (the `beer-synthetic`
+and `beer-last-epoch` sections of `docs/results/beer_synthetic.md`; epochs counted from 1) are made
+from those files alone. Test metrics are on `annotations.json`: `test_rationale_precision` (share of
+selected tokens inside the gold spans of the aspect), `test_selected` (share of tokens selected) and
+`test_mse`.
 """
 
 import argparse
@@ -299,6 +299,10 @@ def write_docs(root: Path = ROOT) -> str:
     table = markdown(BENCHMARK, protocol_names(BENCHMARK, [1]))
     write_section("beer_synthetic", "beer-synthetic", table, root)
     write_section("beer_synthetic", "beer-last-epoch", last_epoch_table(), root)
+    correlated = [name for name in protocol_names(CORRELATED, [1]) if name.startswith("hardkuma")]
+    write_section(
+        "beer_synthetic", "beer-synthetic-correlated", markdown(CORRELATED, correlated), root
+    )
     return table
 
 
@@ -351,7 +355,6 @@ def main() -> None:
         return
     if args.correlated:
         print(markdown(args.benchmark, protocol_names(args.benchmark, args.seeds)))
-        return
     print(write_docs())
     from benchmarks.render import write_readme
 
