@@ -49,7 +49,8 @@ def measure(spec, archive: Path, html: bool) -> None:
 
 
 def cell(metrics, key):
-    return f"{metrics[key]:.3f}" if key in metrics else "-"
+    # `+ 0.0` writes a rounding-noise -0.000 (e.g. sufficiency of a full-text rationale) as 0.000.
+    return f"{round(metrics[key], 3) + 0.0:.3f}" if key in metrics else "-"
 
 
 def markdown(plan) -> str:

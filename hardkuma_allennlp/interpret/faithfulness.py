@@ -23,10 +23,11 @@ rationale moves the prediction, and how far the rationale alone is from it.
 AOPC (area over the perturbation curve, ERASER eq. 1-2): the mean of comprehensiveness (or
 sufficiency) over the bins {1, 5, 10, 20, 50} % when the rationale is the top `k(share)` tokens by
 score, with `k(share) = min(n, max(1, round(share * n)))`: at least one token, so that very short
-inputs still lose something at 1 %.
+inputs still lose something at 1 %. `round` is the test-time decoders' rule (half to even, as
+Python's `round` and `torch.round`), so a bin of share s keeps what a `top_k` decoder of share s
+keeps.
 """
 
-import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 AOPC_BINS: Tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -38,7 +39,7 @@ def top_k_count(share: float, length: int) -> int:
     """How many tokens a bin of `share` keeps (or removes) of an input of `length` tokens."""
     if length == 0:
         return 0
-    return min(length, max(1, int(math.floor(share * length + 0.5))))
+    return min(length, max(1, round(share * length)))
 
 
 def top_k_rationale(scores: Sequence[float], share: float) -> List[bool]:

@@ -11,7 +11,8 @@ from hardkuma_allennlp.interpret import faithfulness as f
 def test_top_k_count_keeps_at_least_one_token_and_at_most_all():
     assert f.top_k_count(0.01, 0) == 0
     assert f.top_k_count(0.01, 8) == 1  # 0.08 tokens: at least one
-    assert f.top_k_count(0.5, 9) == 5  # 4.5 rounds half up
+    assert f.top_k_count(0.5, 9) == 4  # 4.5 rounds half to even
+    assert f.top_k_count(0.5, 11) == 6  # 5.5 too
     assert f.top_k_count(0.2, 20) == 4
     assert f.top_k_count(1.0, 3) == 3
     assert all(1 <= f.top_k_count(s, n) <= n for s in f.AOPC_BINS for n in range(1, 60))

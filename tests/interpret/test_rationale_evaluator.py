@@ -81,7 +81,7 @@ def test_sst_hardkuma_measures_match_brute_force(hardkuma):
         order = sorted(range(len(tokens)), key=lambda i: (-scores[i], i))
         comprehensiveness, sufficiency = [], []
         for share in faithfulness.AOPC_BINS:
-            k = min(len(tokens), max(1, int(share * len(tokens) + 0.5)))
+            k = min(len(tokens), max(1, round(share * len(tokens))))
             top = set(order[:k])
             rest = [t for i, t in enumerate(tokens) if i not in top]
             chosen = [t for i, t in enumerate(tokens) if i in top]

@@ -7,6 +7,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import PassThroughEncoder
 
 from hardkuma_allennlp.distributions import HardKumaraswamy
+from hardkuma_allennlp.interpret import faithfulness
 from hardkuma_allennlp.modules.gate_decoders import (
     GateDecoder,
     PaperDecoder,
@@ -14,6 +15,7 @@ from hardkuma_allennlp.modules.gate_decoders import (
     ThresholdDecoder,
     TopKDecoder,
 )
+from hardkuma_allennlp.modules.gate_decoders.gate_decoder import rounded_counts
 from hardkuma_allennlp.modules.gates import DependentHardKumaGate
 from tests.modules.gate_decoders.helpers import random_gates
 
@@ -88,3 +90,15 @@ def test_decoder_rounding_keeps_aggregate_share_close_on_realistic_lengths():
     for share, decoder in itertools.product((0.1, 0.3, 0.7), (TopKDecoder, SpanDecoder)):
         z = decoder(share)(distribution, mask)
         assert abs(float(z.sum() / mask.sum()) - share) < 0.01
+
+
+def test_decoders_and_aopc_bins_round_a_share_of_tokens_alike():
+    # One rounding rule: `rounded_counts` (the top-k and span decoders) and the AOPC bins of
+    # `faithfulness.top_k_count` agree wherever the share is at least one token, ties included
+    # (n = 5 at 0.3 is 1.5 tokens, n = 9 at 0.5 is 4.5).
+    lengths = torch.arange(1, 301)
+    mask = torch.arange(300).unsqueeze(0) < lengths.unsqueeze(1)
+    for share in faithfulness.AOPC_BINS + (0.07, 0.13, 0.3, 0.7):
+        counts = rounded_counts(share, mask).tolist()
+        for length, count in zip(lengths.tolist(), counts):
+            assert faithfulness.top_k_count(share, length) == max(1, count)
