@@ -62,12 +62,16 @@ reader = BeerAdvocateDatasetReader(aspect=0, max_length=max_length)
 instances = list(reader.read(os.path.join(data, "reviews.aspect0.train.txt.gz")))
 vocab = Vocabulary.from_instances(instances)
 model = Model.from_params(vocab=vocab, params=config.pop("model")).to(device)
-callback_params = config.pop("trainer").pop("callbacks")[0]
+trainer = config.pop("trainer")
+callback_params = trainer.pop("callbacks")[0]
 callback = TrainerCallback.from_params(callback_params, serialization_dir=data)
-# One epoch of 9k reviews in batches of 256: what the multiplier's rate per epoch is scaled by.
+# One epoch of 9k reviews in batches of 256: what the constraint's schedule in epochs is scaled by.
 callback.attach(model, steps_per_epoch=36)
 parameters = [p for p in model.parameters() if p.requires_grad]
-optimizer = torch.optim.Adam(parameters, lr=4e-4, weight_decay=2e-6)
+optimizer_params = trainer.pop("optimizer")
+optimizer = torch.optim.Adam(
+    parameters, lr=optimizer_params.pop("lr"), weight_decay=optimizer_params.pop("weight_decay")
+)
 batch = Batch(instances)
 batch.index_instances(vocab)
 tensors = move_to_device(batch.as_tensor_dict(), torch.device(device))

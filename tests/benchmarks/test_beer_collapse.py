@@ -36,12 +36,10 @@ def test_beer_config_does_not_collapse_on_real_length_reviews():
     rows = probe.probe()
     selections = [row["selected"] for row in rows]
     problems = probe.collapse_problems(selections, target=0.13, anneal_epochs=probe.SETTLE_FROM)
-    assert not [p for p in problems if "decode less than" in p], (problems, rows)
-    # While the multiplier is small (the first epochs), the gates stay open and the regressor
-    # learns from whole reviews; the multiplier grows geometrically per epoch.
-    small = [row for row in rows if row["multiplier"] < 0.01]
-    assert len(small) >= 4, rows
-    assert all(row["selected"] > 0.9 for row in small), rows
-    assert rows[len(small) - 1]["mse"] < rows[0]["mse"], rows
-    multipliers = [row["multiplier"] for row in rows[:5]]
-    assert all(later > 2 * earlier for earlier, later in zip(multipliers, multipliers[1:])), rows
+    # No epoch after the anneal in the all-zero regime, and the last three near the target.
+    assert not problems, (problems, rows)
+    # The target starts at the gates' initial rate: the first epoch decodes (nearly) everything.
+    assert rows[0]["selected"] > 0.9, rows
+    # The multiplier is signed: once the rate is below the target, it turns negative and pulls
+    # the gates back up.
+    assert min(row["multiplier"] for row in rows[probe.SETTLE_FROM :]) < 0, rows
