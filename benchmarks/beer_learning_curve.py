@@ -98,42 +98,71 @@ def parse_authors_log(text: str) -> List[Dict[str, float]]:
     return curve
 
 
-def run_authors(aspect: int, epochs: int, data: Path) -> Path:
-    name = f"authors_a{aspect}"
-    save = RUNS / name
-    save.mkdir(parents=True, exist_ok=True)
-    command = [
+def authors_command(
+    aspect: int, epochs: int, files: Dict[str, Path], save: Path, emb_size: int = 50
+) -> List[str]:
+    """The authors' `beer.train` at its defaults on `files` (train, dev, annotations,
+    embeddings), with the paper's target for the aspect."""
+    return [
         sys.executable, "-m", "latent_rationale.beer.train",
         "--model", "latent", "--dependent-z", "--layer", "rcnn",
         "--aspect", str(aspect), "--selection", str(TARGETS[aspect]), "--lasso", str(LASSO),
-        "--emb_size", "50", "--num_iterations", str(-epochs),
-        "--train_path", str(data / f"reviews.aspect{aspect}.train.txt.gz"),
-        "--dev_path", str(data / f"reviews.aspect{aspect}.heldout.txt.gz"),
-        "--test_path", str(data / "annotations.json"),
-        "--embeddings", str(data / "review+wiki.filtered.50.txt.gz"),
+        "--emb_size", str(emb_size), "--num_iterations", str(-epochs),
+        "--train_path", str(files["train"]),
+        "--dev_path", str(files["dev"]),
+        "--test_path", str(files["annotations"]),
+        "--embeddings", str(files["embeddings"]),
         "--save_path", str(save),
     ]  # fmt: skip
-    log = RUNS / f"{name}.log"
-    start = time.time()
+
+
+def run_logged(command: List[str], log: Path) -> int:
+    """Runs the authors' code (one thread, from its folder) with its output in `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as handle:
-        code = subprocess.run(
+        return subprocess.run(
             command, cwd=ANCHORS, env=one_thread(), stdout=handle, stderr=subprocess.STDOUT
         ).returncode
-    curve = parse_authors_log(log.read_text(errors="replace"))
+
+
+def keep_authors_run(
+    name: str, aspect: int, epochs: int, command: List[str], kept: Path, parse, shown: str
+) -> Path:
+    """Runs the authors' `command`, parses its per-epoch evaluations with `parse` and keeps them
+    in `kept/curve.json` (`shown` is the command as the record gives it)."""
+    log = RUNS.parent / kept.parent.name / f"{name}.log"
+    start = time.time()
+    code = run_logged(command, log)
+    curve = parse(log.read_text(errors="replace"))
     if code != 0 or len(curve) < epochs:
         raise RuntimeError(f"the authors' run {name} failed (exit {code}); see {log}")
-    kept = RESULTS / name
     kept.mkdir(parents=True, exist_ok=True)
     record = {
         "side": "authors",
         "aspect": aspect,
         "epochs": epochs,
         "seconds": round(time.time() - start, 1),
-        "command": " ".join(command[1:]),
+        "command": shown,
         "curve": curve[:epochs],
     }
     (kept / "curve.json").write_text(json.dumps(record, indent=2) + "\n")
     return kept
+
+
+def run_authors(aspect: int, epochs: int, data: Path) -> Path:
+    name = f"authors_a{aspect}"
+    save = RUNS / name
+    save.mkdir(parents=True, exist_ok=True)
+    files = {
+        "train": data / f"reviews.aspect{aspect}.train.txt.gz",
+        "dev": data / f"reviews.aspect{aspect}.heldout.txt.gz",
+        "annotations": data / "annotations.json",
+        "embeddings": data / "review+wiki.filtered.50.txt.gz",
+    }
+    command = authors_command(aspect, epochs, files, save)
+    return keep_authors_run(
+        name, aspect, epochs, command, RESULTS / name, parse_authors_log, " ".join(command[1:])
+    )
 
 
 def ours_curve(aspect: int, seed: int) -> Optional[Path]:

@@ -5,7 +5,9 @@ paper's dependent HardKuma model over bidirectional RCNNs (hidden size 200), on 
     .venv/bin/python -m benchmarks.beer_speed [--reviews 256] [--max-length 256] [--repeats 2]
     .venv/bin/python -m benchmarks.beer_speed --summarize-only   # the table from the kept record
 
-The batch is, for each of `--data` (default both): `synthetic`, the first `--reviews` reviews of
+The batch is, for each of `--data` (default all three): `real`, the first `--reviews` reviews of
+the real aspect-0 training file (the folder of `benchmarks.beer_real`: `$BEER_REAL_DIR`, else
+`../shared/data/beer`) with its vectors; `synthetic`, the first `--reviews` reviews of
 the synthetic Beer training file of aspect 0 (`scripts/make_synthetic_beer.py --seed 1`: realistic
 vocabulary and lengths) with its 50d vectors; `random`, random words (lengths uniform in 100-300
 tokens) with random 50d vectors. Reviews are truncated to `--max-length` as both training
@@ -171,7 +173,20 @@ def write_synthetic(directory: Path, reviews: int) -> None:
     shutil.copy(source / "review+wiki.filtered.50.txt.gz", directory / "vectors.txt.gz")
 
 
-DATA = {"synthetic": write_synthetic, "random": write_random}
+def write_real(directory: Path, reviews: int) -> None:
+    """The first reviews of the real aspect-0 training file and its vectors, from the folder of
+    `benchmarks.beer_real` (`$BEER_REAL_DIR`, else `../shared/data/beer`)."""
+    from benchmarks.beer_real import data_files, default_data
+
+    files = data_files(default_data(), 0)
+    with gzip.open(files["train"], "rt", encoding="utf-8") as handle:
+        lines = [line for _, line in zip(range(reviews), handle)]
+    with gzip.open(directory / "reviews.aspect0.train.txt.gz", "wt", encoding="utf-8") as out:
+        out.writelines(lines)
+    os.symlink(files["embeddings"].resolve(), directory / "vectors.txt.gz")
+
+
+DATA = {"real": write_real, "synthetic": write_synthetic, "random": write_random}
 
 
 def run(name: str, data: Path, args) -> Dict[str, float]:
@@ -205,8 +220,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-readme", action="store_true", help="print only, keep nothing")
-    parser.add_argument("--data", nargs="+", choices=sorted(DATA), default=["synthetic", "random"])
+    parser.add_argument("--data", nargs="+", choices=sorted(DATA), default=list(DATA))
     parser.add_argument("--summarize-only", action="store_true", help="render the kept result")
+    parser.add_argument("--note", default="", help="a sentence on the conditions, kept with it")
     args = parser.parse_args()
     if args.summarize_only:
         print(write_docs())
@@ -231,6 +247,7 @@ def main() -> None:
         "steps": args.steps,
         "repeats": args.repeats,
         "measurements": measurements,
+        "note": args.note,
     }
     text = render(record)
     print(text)
@@ -276,9 +293,11 @@ def render(record: Dict) -> str:
         "",
         f"Speed-up: authors / ours, ratio of the median step times; {record['machine']}, mean of "
         f"steps 2-{record['steps']} in fresh processes, {record['repeats']} alternating repeats: "
-        f"`python -m benchmarks.beer_speed{arguments}`. Synthetic reviews: the first "
-        f"{record['reviews']} of `make_synthetic_beer.py --seed 1`, aspect 0; random: random "
-        "words and vectors.",
+        f"`python -m benchmarks.beer_speed{arguments}`. Real reviews: the first "
+        f"{record['reviews']} of the real aspect-0 training file (`$BEER_REAL_DIR`, about half "
+        "of a batch's positions are padding); synthetic: the first of `make_synthetic_beer.py "
+        "--seed 1`, aspect 0; random: random words and vectors."
+        + (f" {record['note']}" if record.get("note") else ""),
     ]
     return "\n".join(lines)
 

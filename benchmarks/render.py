@@ -22,6 +22,7 @@ from typing import Dict, List
 
 from benchmarks import (
     beer_learning_curve,
+    beer_real,
     beer_speed,
     beer_synthetic,
     snli,
@@ -42,12 +43,13 @@ WRITERS = (
     sst_speed.write_docs,
     sst_faithfulness.write_docs,
     snli.write_docs,
+    beer_real.write_docs,
     beer_synthetic.write_docs,
     beer_learning_curve.write_docs,
     beer_speed.write_docs,
     sst_transformer.write_docs,
 )
-PAGES = ("sst", "sst_authors", "sst_faithfulness", "snli", "beer_synthetic")
+PAGES = ("sst", "sst_authors", "sst_faithfulness", "snli", "beer_real", "beer_synthetic")
 PAGES += ("beer_learning_curve", "beer_speed", "sst_transformer")
 
 
@@ -108,6 +110,7 @@ def headline() -> str:
         f"| Decomposable Attention {snli.mean_sd([m['test_accuracy'] for m in softmax])} % "
         f"(softmax, 100 %) | [SNLI](docs/results/snli.md) |"
     )
+    rows.append(beer_real.headline_row())
     beer = load_results("beer_synthetic")
     cells = []
     for aspect, name in beer_synthetic.ASPECTS.items():
@@ -119,7 +122,7 @@ def headline() -> str:
                 f"(target {100 * beer_synthetic.TARGETS[aspect]:.0f})"
             )
     rows.append(
-        "| BeerAdvocate, **synthetic** reviews: rationale precision / selected (%) "
+        "| BeerAdvocate, **synthetic** reviews (a smoke test): rationale precision / selected (%) "
         f"| {', '.join(cells)} (seed 1) | - | [Beer](docs/results/beer_synthetic.md) |"
     )
     speed = json.loads((RESULTS / "beer_speed" / "speed.json").read_text())

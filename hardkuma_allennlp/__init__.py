@@ -7,10 +7,15 @@ or `--include-package hardkuma_allennlp`) and sets the defaults of the environme
 that the experiments in `training_config/` read (see `hardkuma_allennlp.environment`). It also
 makes AllenNLP's `pretrained_transformer*` components work with the installed transformers (see
 `hardkuma_allennlp.transformers_compat`), and makes AllenNLP's errors for config values of the
-wrong type name the value's path in the config (`hardkuma_allennlp.config_paths`).
+wrong type name the value's path in the config (`hardkuma_allennlp.config_paths`), makes
+loading a model archive safe (`hardkuma_allennlp.archive_safety`), and keeps the outputs of
+`predict`, `evaluate`, `train --force` and `rationales` off their inputs and devices
+(`hardkuma_allennlp.commands.outputs`).
 """
 
 # Every module that registers a component must be imported here.
+from hardkuma_allennlp.archive_safety import install_archive_safety
+from hardkuma_allennlp.commands.outputs import install_output_guards
 from hardkuma_allennlp.commands.rationales import Rationales
 from hardkuma_allennlp.config_paths import name_config_paths
 from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
@@ -54,6 +59,8 @@ from hardkuma_allennlp.training.multiplier_rules import (
 )
 from hardkuma_allennlp.transformers_compat import patch_allennlp_transformers
 
+install_archive_safety()
+install_output_guards()
 patch_allennlp_transformers()
 name_config_paths()
 set_default_environment()

@@ -66,6 +66,8 @@ DEFAULTS: Dict[str, str] = {
     # name) and its hidden size.
     "TRANSFORMER_MODEL": MINILM,
     "TRANSFORMER_DIM": "384",
+    # Word pieces a transformer reads at once; longer texts are folded into windows.
+    "TRANSFORMER_MAX_LENGTH": "512",
     # Run settings: lowercase the text (for lowercased vectors such as GloVe 6B), GPU, AMP.
     "LOWERCASE": "false",
     "CUDA_DEVICE": "-1",

@@ -27,6 +27,9 @@
 local sst = import 'common/sst.libsonnet';
 local transformer = std.extVar('TRANSFORMER_MODEL');
 local dim = std.parseInt(std.extVar('TRANSFORMER_DIM'));
+// Texts longer than this many word pieces are folded into windows by the indexer and embedder
+// (the model's position limit; TRANSFORMER_MAX_LENGTH, default 512).
+local max_length = std.parseInt(std.extVar('TRANSFORMER_MAX_LENGTH'));
 local hidden = sst.hidden;
 local target = 0.3;
 local bilstm = { type: 'masked_lstm', input_size: dim, hidden_size: hidden, bidirectional: true };
@@ -43,7 +46,11 @@ sst.experiment(
   dataset_reader+: {
     lowercase: false,
     token_indexers: {
-      tokens: { type: 'pretrained_transformer_mismatched', model_name: transformer },
+      tokens: {
+        type: 'pretrained_transformer_mismatched',
+        model_name: transformer,
+        max_length: max_length,
+      },
     },
   },
   model+: {
@@ -52,6 +59,7 @@ sst.experiment(
         tokens: {
           type: 'pretrained_transformer_mismatched',
           model_name: transformer,
+          max_length: max_length,
           train_parameters: false,
           transformer_kwargs: { hidden_dropout_prob: 0.0, attention_probs_dropout_prob: 0.0 },
         },

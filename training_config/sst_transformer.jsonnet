@@ -13,12 +13,19 @@
 local sst = import 'common/sst.libsonnet';
 local transformer = std.extVar('TRANSFORMER_MODEL');
 local dim = std.parseInt(std.extVar('TRANSFORMER_DIM'));
+// Texts longer than this many word pieces are folded into windows by the indexer and embedder
+// (the model's position limit; TRANSFORMER_MAX_LENGTH, default 512).
+local max_length = std.parseInt(std.extVar('TRANSFORMER_MAX_LENGTH'));
 
 sst.experiment(encoder={ type: 'boe', embedding_dim: dim, averaged: true }) + {
   dataset_reader+: {
     lowercase: false,
     token_indexers: {
-      tokens: { type: 'pretrained_transformer_mismatched', model_name: transformer },
+      tokens: {
+        type: 'pretrained_transformer_mismatched',
+        model_name: transformer,
+        max_length: max_length,
+      },
     },
   },
   model+: {
@@ -27,6 +34,7 @@ sst.experiment(encoder={ type: 'boe', embedding_dim: dim, averaged: true }) + {
         tokens: {
           type: 'pretrained_transformer_mismatched',
           model_name: transformer,
+          max_length: max_length,
           train_parameters: true,
         },
       },

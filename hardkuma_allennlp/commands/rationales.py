@@ -19,9 +19,7 @@ import gzip
 import json
 import logging
 import os
-import stat
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional
@@ -34,6 +32,7 @@ from allennlp.models import BasicClassifier, Model
 from allennlp.models.archival import Archive, load_archive
 from allennlp.predictors import Predictor
 
+from hardkuma_allennlp.commands.outputs import PendingOutput, check_paths
 from hardkuma_allennlp.interpret import eraser, html_report
 from hardkuma_allennlp.interpret.rationale_evaluator import RationaleEvaluator, summarize
 from hardkuma_allennlp.models.hardkuma_decomposable_attention import (
@@ -141,48 +140,6 @@ SUPPORTED_MODELS = (
 _NOT_AN_ARCHIVE = (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error, UnicodeDecodeError)
 
 
-class _PendingOutput:
-    """
-    An output file written to a temporary file in the same directory, moved into place by
-    `commit` (`os.replace`, atomic on one file system) or removed by `discard`. The file gets
-    the mode of the file it replaces (or the usual mode of a new file under the umask).
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        directory = os.path.dirname(os.path.abspath(path))
-        descriptor, self.temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-        )
-        self.file = os.fdopen(descriptor, "w", encoding="utf-8")
-        self.done = False
-
-    def commit(self, target: Optional[str] = None) -> str:
-        """Moves the file into place at `target` (default: its path); returns where."""
-        target = target or self.path
-        self.file.close()
-        os.chmod(self.temporary, _mode_for(target))
-        os.replace(self.temporary, target)
-        self.done = True
-        return target
-
-    def discard(self) -> None:
-        if self.done:
-            return
-        self.file.close()
-        if os.path.exists(self.temporary):
-            os.unlink(self.temporary)
-        self.done = True
-
-
-def _mode_for(path: str) -> int:
-    if os.path.exists(path):
-        return stat.S_IMODE(os.stat(path).st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _check_arguments(args: argparse.Namespace) -> None:
     """Refuses bad arguments before the model is loaded and before anything is written."""
     if args.batch_size < 1:
@@ -202,24 +159,13 @@ def _check_arguments(args: argparse.Namespace) -> None:
     local = "://" not in args.input_file and "!" not in args.input_file
     if local and not os.path.exists(args.input_file):
         raise ConfigurationError(f"rationales: input file {args.input_file} does not exist")
-    outputs = {"--html": args.html, "--eraser": args.eraser, "--metrics": args.metrics}
-    seen: Dict[str, str] = {}
-    for option, path in outputs.items():
-        if not path:
-            continue
-        where = os.path.realpath(path)
-        if where in seen:
-            raise ConfigurationError(f"rationales: {seen[where]} and {option} are both {path}")
-        seen[where] = option
-        if "://" not in args.input_file and where == os.path.realpath(args.input_file):
-            raise ConfigurationError(f"rationales: {option} {path} would overwrite the input")
-        if os.path.isdir(path):
-            raise ConfigurationError(f"rationales: {option} {path} is a directory, not a file")
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise ConfigurationError(
-                f"rationales: {option} {path}: the directory {directory} does not exist"
-            )
+    outputs = {
+        "--html": [args.html or ""],
+        "--eraser": [args.eraser or ""],
+        "--metrics": [args.metrics or ""],
+        "--eraser's PATH.partial": [f"{args.eraser}.partial" if args.eraser else ""],
+    }
+    check_paths("rationales", outputs, [args.input_file, args.archive_file])
 
 
 def _load(args: argparse.Namespace) -> Archive:
@@ -347,13 +293,13 @@ def run_rationales(args: argparse.Namespace) -> Optional[dict]:
             reader.apply_token_indexers(instance)
             yield instance
 
-    pending: List[_PendingOutput] = []
+    pending: List[PendingOutput] = []
     html_records: List[Dict] = []
     records_for_summary: List[Dict] = []
     try:
         eraser_file = None
         if args.eraser:
-            eraser_file = _PendingOutput(args.eraser)
+            eraser_file = PendingOutput(args.eraser)
             pending.append(eraser_file)
         for record in evaluator.evaluate(indexed(instances)):
             if record["index"] in state.ids:
@@ -379,7 +325,7 @@ def run_rationales(args: argparse.Namespace) -> Optional[dict]:
             raise ConfigurationError(f"rationales: no inputs in {args.input_file}")
         summary = summarize(records_for_summary, evaluator.bins)
         if args.metrics:
-            metrics_file = _PendingOutput(args.metrics)
+            metrics_file = PendingOutput(args.metrics)
             pending.append(metrics_file)
             metrics_file.file.write(json.dumps(summary, indent=2))
         if args.html:
@@ -388,7 +334,7 @@ def run_rationales(args: argparse.Namespace) -> Optional[dict]:
                 f"{summary['inputs']} inputs ({len(html_records)} shown); "
                 f"model: {type(archive.model).__name__}; overrides: {args.overrides or 'none'}"
             )
-            html_file = _PendingOutput(args.html)
+            html_file = PendingOutput(args.html)
             pending.append(html_file)
             html_file.file.write(html_report.render(html_records, summary, title, description))
         for output in pending:

@@ -209,8 +209,8 @@ def _load(path: str, older: List[str]) -> Any:
     if not os.path.isfile(path):
         raise CheckpointReadError(f"cannot recover: the checkpoint file {path} is missing; {hint}")
     try:
-        # As AllenNLP loads it: onto the CPU first.
-        return torch.load(path, map_location=nn_util.device_mapping(-1))
+        # As AllenNLP loads it: onto the CPU first; tensors and plain containers only.
+        return torch.load(path, map_location=nn_util.device_mapping(-1), weights_only=True)
     except Exception as error:  # truncated zip, bad pickle, unreadable file, ...
         raise CheckpointReadError(
             f"cannot recover: the checkpoint file {path} is truncated or unreadable "

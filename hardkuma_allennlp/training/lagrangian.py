@@ -100,6 +100,12 @@ class LagrangianCallback(TrainerCallback):
         small and a large training set; fractions of an epoch are allowed). The classifier
         learns from (nearly) the whole text first, and the selection narrows as the gates learn
         which tokens matter.
+    open_epochs : `float`, optional (default = `0`)
+        With `n > 0`, the constraint stays out of the loss for the first `n` epochs (counted like
+        `anneal_epochs`, before it): the task loss alone trains the gates and the classifier,
+        which learns from (nearly) the whole text, as with the paper authors' multiplier that
+        starts tiny. Then the constraint starts (annealed over `anneal_epochs` from the rates
+        measured at that step, or at once without annealing).
     """
 
     def __init__(
@@ -110,6 +116,7 @@ class LagrangianCallback(TrainerCallback):
         transition: Optional[float] = None,
         rule: Optional[MultiplierRule] = None,
         anneal_epochs: float = 0.0,
+        open_epochs: float = 0.0,
     ) -> None:
         super().__init__(serialization_dir)
         self.targets: Dict[str, float] = {"selection": selection}
@@ -120,6 +127,8 @@ class LagrangianCallback(TrainerCallback):
                 raise ConfigurationError(f"lagrangian: target {name}={target} must lie in (0, 1)")
         if not anneal_epochs >= 0:
             raise ConfigurationError(f"lagrangian: anneal_epochs must be >= 0, got {anneal_epochs}")
+        if not open_epochs >= 0:
+            raise ConfigurationError(f"lagrangian: open_epochs must be >= 0, got {open_epochs}")
         if selection_tolerance < 0:
             raise ConfigurationError("lagrangian: selection_tolerance must be >= 0")
         self.rule = rule if rule is not None else DualAscentRule()
@@ -128,6 +137,9 @@ class LagrangianCallback(TrainerCallback):
             k: self.rule.initial_state() for k in self.targets
         }
         self.anneal_epochs = anneal_epochs
+        self.open_epochs = open_epochs
+        # Optimizer steps taken while the constraint was off (`open_epochs`).
+        self._open_steps = 0
         # Optimizer steps per epoch, known once training starts (see `attach`).
         self.steps_per_epoch: Optional[int] = None
         self._start_rates: Optional[Dict[str, float]] = None
@@ -161,9 +173,10 @@ class LagrangianCallback(TrainerCallback):
         """Finds the penalty reporters of `model`, hooks its forward pass and its metrics.
         `steps_per_epoch` (optimizer steps) is needed with `anneal_epochs`."""
         self.detach()
-        if (self.anneal_epochs > 0 or self.rule.needs_epoch_share) and not steps_per_epoch:
+        needs_epochs = self.anneal_epochs > 0 or self.open_epochs > 0
+        if (needs_epochs or self.rule.needs_epoch_share) and not steps_per_epoch:
             raise ConfigurationError(
-                "lagrangian: anneal_epochs and the multiplicative rule need the "
+                "lagrangian: anneal_epochs, open_epochs and the multiplicative rule need the "
                 "number of optimizer steps per epoch, but the training data loader has no length "
                 "(e.g. `max_instances_in_memory` is set); use a data loader whose batches can be "
                 "counted"
@@ -251,7 +264,9 @@ class LagrangianCallback(TrainerCallback):
             return output_dict
         constraint_terms = 0.0
         constraints = {}
-        annealing_not_started = self.anneal_epochs > 0 and self._start_rates is None
+        annealing_not_started = (
+            self.anneal_epochs > 0 and self._start_rates is None
+        ) or self._constraint_open()
         for name, rate in penalties.items():
             constraint = rate - self.current_target(name)
             constraints[name] = float(constraint.detach())
@@ -298,6 +313,9 @@ class LagrangianCallback(TrainerCallback):
             measured = measured.to(device)
             dist.all_reduce(measured, op=dist.ReduceOp.SUM)
             measured = measured / dist.get_world_size()
+        if self._constraint_open():
+            self._open_steps += 1
+            return
         if self.anneal_epochs > 0 and self._start_rates is None:
             # The first optimizer step only measures where the gates start (its constraints are
             # relative to the final targets); annealing runs from there.
@@ -312,6 +330,12 @@ class LagrangianCallback(TrainerCallback):
                 1.0 / self.steps_per_epoch if self.steps_per_epoch else 1.0,
             )
         self._steps += 1
+
+    def _constraint_open(self) -> bool:
+        """Whether the constraint is still off (the first `open_epochs` epochs)."""
+        if self.open_epochs == 0:
+            return False
+        return self._open_steps < round(self.open_epochs * self.steps_per_epoch)
 
     def current_target(self, name: str) -> float:
         """The target of this optimizer step: annealed linearly from the gates' initial rate to
@@ -347,6 +371,7 @@ class LagrangianCallback(TrainerCallback):
             "states": {name: dict(state) for name, state in self.states.items()},
             "steps": self._steps,
             "start_rates": self._start_rates,
+            "open_steps": self._open_steps,
         }
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -364,6 +389,7 @@ class LagrangianCallback(TrainerCallback):
         self.states = {name: dict(state) for name, state in state_dict["states"].items()}
         self._steps = state_dict["steps"]
         self._start_rates = state_dict.get("start_rates")
+        self._open_steps = state_dict.get("open_steps", 0)
 
 
 def steps_per_epoch(trainer: "GradientDescentTrainer") -> Optional[int]:

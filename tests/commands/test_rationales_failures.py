@@ -166,7 +166,7 @@ def test_success_replaces_outputs_and_keeps_their_mode(sst_archive, outputs, tmp
 def test_an_output_that_is_the_input_is_refused(sst_archive, tmp_path):
     data = tmp_path / "in.jsonl"
     data.write_text(GOOD)
-    with pytest.raises(ConfigurationError, match="would overwrite the input"):
+    with pytest.raises(ConfigurationError, match="is also an input"):
         rationales(sst_archive, str(data), "--eraser", str(data))
     assert data.read_text() == GOOD
 

@@ -26,6 +26,8 @@ FIXTURE_ENVIRONMENT = {
         # The tiny random BERT of scripts/make_tiny_bert.py, for the transformer experiments.
         "TRANSFORMER_MODEL": FIXTURES_ROOT / "tiny_bert",
         "TRANSFORMER_DIM": 16,
+        # Its position limit (64): longer texts are folded.
+        "TRANSFORMER_MAX_LENGTH": 64,
     },
     "snli": {
         "SNLI_TRAIN": FIXTURES_ROOT / "snli" / "snli_reduced.jsonl",

@@ -198,3 +198,28 @@ def test_the_packaged_model_is_the_published_all_minilm_l6_v2():
         384,
         6,
     )
+
+
+@pytest.mark.parametrize("config", ["sst_transformer", "sst_hardkuma_transformer"])
+def test_a_text_longer_than_the_transformer_reads_at_once_is_folded(config, monkeypatch, tmp_path):
+    """600 words (over 600 word pieces) against the tiny BERT's 64 positions: the indexer and
+    embedder fold the text into windows instead of failing on the position embeddings."""
+    from allennlp.data import Batch
+
+    path = CONFIG_ROOT / f"{config}.jsonnet"
+    point_at_fixtures(monkeypatch, path)
+    train_loop = build_and_train(path, tmp_path / "run", {**SHRINK, "trainer.num_epochs": 1})
+    model = train_loop.model
+    model.eval()
+    params = Params.from_file(str(path), json.dumps(SHRINK))
+    from allennlp.data import DatasetReader
+
+    reader = DatasetReader.from_params(params["dataset_reader"])
+    words = ("a gorgeous , witty , seductive movie ." * 100).split()[:600]
+    instance = reader.text_to_instance(" ".join(words))
+    reader.apply_token_indexers(instance)
+    batch = Batch([instance])
+    batch.index_instances(model.vocab)
+    output = model(**batch.as_tensor_dict())
+    assert output["probs"].shape[0] == 1 and torch.isfinite(output["probs"]).all()
+    assert output["mask"].shape[-1] == 600

@@ -340,3 +340,64 @@ def test_a_schedule_in_epochs_needs_a_data_loader_with_a_length():
         LagrangianCallback("unused", selection=0.1, rule=MultiplicativeRule()).attach(
             ToyGatedModel(1.0)
         )
+
+
+def test_an_upper_bound_leaves_a_rate_below_its_target_alone():
+    # prefer=-1: the task wants no token. Two-sided, the multiplier goes negative and pushes the
+    # rate up to the target; as an upper bound it stays at 0 and the rate falls below.
+    _, two_sided, rates = train_toy(0.3, -1.0)
+    assert abs(sum(rates[-200:]) / 200 - 0.3) < 0.02
+    _, bounded, rates = train_toy(
+        0.3, -1.0, rule=DualAscentRule(lr=0.5, damping=5.0, upper_bound=True)
+    )
+    assert bounded.multipliers["selection"] == 0.0
+    assert sum(rates[-200:]) / 200 < 0.1
+    # Above the target it holds the rate there, as the two-sided rule does.
+    _, bounded, rates = train_toy(
+        0.3, 1.0, rule=DualAscentRule(lr=0.5, damping=5.0, upper_bound=True)
+    )
+    assert abs(sum(rates[-200:]) / 200 - 0.3) < 0.02 and bounded.multipliers["selection"] > 0
+
+
+def test_upper_bound_loss_term_damps_above_the_target_only():
+    rule = DualAscentRule(damping=10.0, upper_bound=True)
+    state = {"multiplier": 0.5}
+    below = torch.tensor(-0.2, requires_grad=True)
+    rule.loss_term(state, below).backward()
+    assert below.grad.item() == pytest.approx(0.5)
+    above = torch.tensor(0.2, requires_grad=True)
+    rule.loss_term(state, above).backward()
+    assert above.grad.item() == pytest.approx(0.5 + 10.0 * 0.2)
+    assert rule.step({"multiplier": 0.001}, -0.5, 1.0)["multiplier"] == 0.0
+    with pytest.raises(ConfigurationError, match="upper bound"):
+        DualAscentRule(upper_bound=True, initial_multiplier=-1.0)
+
+
+def test_open_epochs_keep_the_constraint_out_of_the_loss_then_anneal_from_the_rate_then():
+    from types import SimpleNamespace
+
+    model = ToyGatedModel(1.0)
+    callback = LagrangianCallback("unused", selection=0.1, open_epochs=2, anneal_epochs=1)
+    callback.on_start(SimpleNamespace(model=model, data_loader=_Loader(10)))
+    x, mask = next(batches(0, 1))
+    for step in range(20):
+        model.train()
+        output = model(x, mask)
+        # No constraint term in the loss while open.
+        assert output["loss"].item() == pytest.approx(-(output["z"].sum() / mask.sum()).item())
+        callback.update([{"selection": 0.7 - 0.1}])
+        assert callback.multipliers["selection"] == 0.0
+    callback._pending = []
+    # The first step after the open epochs measures the start rate (0.7), then the target anneals
+    # from it over one epoch (10 steps).
+    callback.update([{"selection": 0.6}])
+    assert callback.current_target("selection") == pytest.approx(0.7)
+    for _ in range(5):
+        callback.update([{"selection": 0.7 - callback.current_target("selection")}])
+    assert callback.current_target("selection") == pytest.approx(0.4)
+    # Checkpoints keep where the schedule is.
+    restored = LagrangianCallback("unused", selection=0.1, open_epochs=2, anneal_epochs=1)
+    restored.load_state_dict(callback.state_dict())
+    restored.steps_per_epoch = 10
+    assert restored.current_target("selection") == pytest.approx(0.4)
+    assert restored._open_steps == 20

@@ -8,19 +8,6 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders.seq2seq_encoder import Seq2SeqEncoder
 
 
-def _step_columns(tensor: torch.Tensor, t: int, hidden_size: int) -> List[torch.Tensor]:
-    """
-    The views of `tensor` (`(batch_size, seq_len, num_directions * hidden_size)`) that hold step
-    `t` of each direction: position `t` of the forward direction, position `seq_len - 1 - t` of
-    the backward one (which reads the time axis reversed).
-    """
-    seq_len, num_directions = tensor.size(1), tensor.size(2) // hidden_size
-    return [
-        tensor[:, t if d == 0 else seq_len - 1 - t, d * hidden_size : (d + 1) * hidden_size]
-        for d in range(num_directions)
-    ]
-
-
 def _flushes_denormals() -> bool:
     """Whether the CPU flushes subnormal floats to zero now (PyTorch has no getter: a subnormal
     times one is zero then)."""
@@ -99,14 +86,18 @@ class _ScratchPool:
 class _RCNNFunction(torch.autograd.Function):
     """
     The RCNN of all directions at once (input projections and recurrence), with a hand-written
-    backward pass.
+    backward pass, over packed sequences: as in PyTorch's `PackedSequence`, the rows are sorted
+    by length (longest first) and only valid steps are stored, step after step, so step `t`
+    holds the first `active[t]` rows (those longer than `t`). Each direction reads its steps in
+    its own order (the backward one from each row's last token). No work is done for padding,
+    in the loop or in the matmuls over all steps.
 
-    Per direction, with `w_t = 1 - lambda_t = sigmoid(-(W_l x_t + b_l) - U_l h_{t-1})` (0 at
-    masked steps, which carries every state unchanged) and the shifted cell `e_t = c2_t + b`:
+    Per direction, with `w_t = 1 - lambda_t = sigmoid(-(W_l x_t + b_l) - U_l h_{t-1})` and the
+    shifted cell `e_t = c2_t + b`:
 
         e_t = e_{t-1} + w_t (c1_{t-1} + W2 x_t + b - e_{t-1})
         c1_t = c1_{t-1} + w_t (W1 x_t - c1_{t-1})
-        h_t = tanh(e_t) at valid steps, h_{t-1} at masked ones
+        h_t = tanh(e_t)
 
     The input projections of all steps are three batched matmuls before the loop; the loop
     writes every step's states into buffers taken once per call from the module's `pool`
@@ -115,18 +106,20 @@ class _RCNNFunction(torch.autograd.Function):
     backward pass walks the steps in reverse over the same buffers and leaves every weight
     gradient to one matmul over all steps at the end, rather than a small one per step.
 
-    forward(inputs, weight, bias, valid, neg_recurrent_weight, initial_cell, pool) -> outputs
+    forward(inputs, index, weight, bias, active, neg_recurrent_weight, initial_cell, pool)
+        -> outputs
 
-    inputs : `(num_directions, seq_len, batch_size, input_dim)`, time reversed for the backward
-        direction.
+    inputs : `(batch_size * seq_len, input_dim)`, the padded inputs, flat.
+    index : `(num_directions, total)`: for each direction's packed steps (`total = sum(active)`),
+        the row of `inputs` it reads (and of the outputs it writes).
     weight, bias : `(num_directions, 3 * hidden_size, input_dim)` and
         `(num_directions, 3 * hidden_size)`: the rows of `-W_l`, `W1`, `W2` and `-b_l`, 0, `b`.
-    valid : `(num_directions, seq_len, batch_size, 1)`, bool.
+    active : the number of rows at each step, a non-increasing list of positive ints.
     neg_recurrent_weight : `-U_l` transposed, `(num_directions, hidden_size, hidden_size)`.
     initial_cell : `e_0 = b`, `(num_directions, batch_size, hidden_size)`.
     pool : the module's `_ScratchPool`.
-    outputs : `(batch_size, seq_len, num_directions * hidden_size)`, zero at masked steps, the
-        backward direction's states put back in left-to-right order.
+    outputs : `(batch_size * seq_len, num_directions * hidden_size)`, `h_t` of each direction
+        at the position it read, zero at padding.
     """
 
     @staticmethod
@@ -141,77 +134,95 @@ class _RCNNFunction(torch.autograd.Function):
             return _RCNNFunction._backward(ctx, grad_outputs)
 
     @staticmethod
+    def _previous(active: List[int], batch_size: int) -> List[int]:
+        """Where each step's previous states start in the `hiddens` buffer, whose first
+        `batch_size` rows are the initial (zero) states and then the packed steps."""
+        starts, offset = [0], batch_size
+        for n in active[:-1]:
+            starts.append(offset)
+            offset += n
+        return starts
+
+    @staticmethod
     def _forward(
         ctx,
-        inputs: torch.Tensor,
+        flat_inputs: torch.Tensor,
+        index: torch.Tensor,
         weight: torch.Tensor,
         bias: torch.Tensor,
-        valid: torch.Tensor,
+        active: List[int],
         neg_recurrent_weight: torch.Tensor,
         initial_cell: torch.Tensor,
         pool: _ScratchPool,
     ) -> torch.Tensor:
-        num_directions, seq_len, batch_size, input_dim = inputs.shape
+        num_directions, total = index.shape
+        batch_size = initial_cell.size(1)
         hidden_size = neg_recurrent_weight.size(-1)
-        # Shape: (num_directions, seq_len, batch_size, 1), 1.0 at valid steps.
-        mask = valid.to(inputs.dtype)
-        # Shape: (num_directions, seq_len * batch_size, input_dim)
-        flat_inputs = inputs.reshape(num_directions, -1, input_dim)
+        # Shape: (num_directions, total, input_dim)
+        inputs = torch.stack([flat_inputs.index_select(0, rows) for rows in index])
         # W_l x_t + ..., W1 x_t and W2 x_t + b of all steps.
-        # Shape: (3, num_directions, seq_len, batch_size, hidden_size)
-        projections = pool.take((3, num_directions, seq_len, batch_size, hidden_size), inputs)
+        # Shape: (3, num_directions, total, hidden_size)
+        projections = pool.take((3, num_directions, total, hidden_size), inputs)
         for projection, w, b in zip(
             projections, weight.split(hidden_size, 1), bias.split(hidden_size, 1)
         ):
-            torch.baddbmm(
-                b.unsqueeze(1),
-                flat_inputs,
-                w.transpose(1, 2),
-                out=projection.view(num_directions, -1, hidden_size),
-            )
+            torch.baddbmm(b.unsqueeze(1), inputs, w.transpose(1, 2), out=projection)
         writes, first_inputs, second_inputs = projections.unbind(0)
-        # The states after each step: index t + 1 holds h_t, index 0 the initial state.
-        # Shape: (num_directions, seq_len + 1, batch_size, hidden_size)
-        hiddens = pool.take((num_directions, seq_len + 1, batch_size, hidden_size), inputs)
-        hiddens[:, 0] = 0.0
-        # Shape: (batch_size, seq_len, num_directions * hidden_size)
-        outputs = inputs.new_empty(batch_size, seq_len, num_directions * hidden_size)
+        # The initial states (zero), then the state after each packed step.
+        # Shape: (num_directions, batch_size + total, hidden_size)
+        hiddens = pool.take((num_directions, batch_size + total, hidden_size), inputs)
+        hiddens[:, :batch_size] = 0.0
         # The cells e_t and c1_t are only needed by the next step: what the backward pass needs
         # of them, their derivatives by w_t, overwrite W2 x_t + b and W1 x_t in place.
         # Shape: (num_directions, batch_size, hidden_size)
         cell = initial_cell.clone()
         first_cell = torch.zeros_like(cell)
-        scratch = torch.empty_like(cell)
-        for t in range(seq_len):
-            write = writes[:, t]
-            write.baddbmm_(hiddens[:, t], neg_recurrent_weight).sigmoid_().mul_(mask[:, t])
+        offset = 0
+        for n, previous in zip(active, _RCNNFunction._previous(active, batch_size)):
+            step = slice(offset, offset + n)
+            write = writes[:, step]
+            write.baddbmm_(hiddens[:, previous : previous + n], neg_recurrent_weight).sigmoid_()
             # d e_t / d w_t = c1_{t-1} + W2 x_t + b - e_{t-1}, d c1_t / d w_t = W1 x_t - c1_{t-1}.
-            cell_slope = second_inputs[:, t].add_(first_cell).sub_(cell)
-            first_cell_slope = first_inputs[:, t].sub_(first_cell)
-            cell.addcmul_(write, cell_slope)
-            first_cell.addcmul_(write, first_cell_slope)
-            torch.where(
-                valid[:, t], torch.tanh(cell, out=scratch), hiddens[:, t], out=hiddens[:, t + 1]
-            )
-            for direction, output in enumerate(_step_columns(outputs, t, hidden_size)):
-                torch.mul(hiddens[direction, t + 1], mask[direction, t], out=output)
+            cell_slope = second_inputs[:, step].add_(first_cell[:, :n]).sub_(cell[:, :n])
+            first_cell_slope = first_inputs[:, step].sub_(first_cell[:, :n])
+            cell[:, :n].addcmul_(write, cell_slope)
+            first_cell[:, :n].addcmul_(write, first_cell_slope)
+            torch.tanh(cell[:, :n], out=hiddens[:, batch_size + offset : batch_size + offset + n])
+            offset += n
         # `first_inputs` and `second_inputs` now hold the derivatives of c1_t and e_t by w_t.
         # (The pool lends `projections` and `hiddens` again once autograd lets them go.)
-        ctx.save_for_backward(inputs, weight, mask, neg_recurrent_weight, projections, hiddens)
+        ctx.save_for_backward(inputs, index, weight, neg_recurrent_weight, projections, hiddens)
+        ctx.active = active
         ctx.pool = pool
+        ctx.num_positions = flat_inputs.size(0)
+        # Shape: (batch_size * seq_len, num_directions * hidden_size)
+        outputs = flat_inputs.new_zeros(flat_inputs.size(0), num_directions * hidden_size)
+        for direction, rows in enumerate(index):
+            columns = slice(direction * hidden_size, (direction + 1) * hidden_size)
+            outputs[:, columns].index_copy_(0, rows, hiddens[direction, batch_size:])
         return outputs
 
     @staticmethod
     def _backward(ctx, grad_outputs: torch.Tensor):
-        inputs, weight, mask, neg_recurrent_weight, projections, hiddens = ctx.saved_tensors
+        inputs, index, weight, neg_recurrent_weight, projections, hiddens = ctx.saved_tensors
+        active = ctx.active
         writes, first_cell_slopes, cell_slopes = projections.unbind(0)
-        num_directions, seq_len, batch_size, input_dim = inputs.shape
+        num_directions, total, input_dim = inputs.shape
+        batch_size = hiddens.size(1) - total
         hidden_size = neg_recurrent_weight.size(-1)
-        # Gradients with respect to -(W_l x_t + b_l) + ..., W1 x_t and W2 x_t + b.
-        # Shape: (num_directions, seq_len, batch_size, 3 * hidden_size)
-        grad_projections = ctx.pool.take(
-            (num_directions, seq_len, batch_size, 3 * hidden_size), inputs
+        # The gradient of each packed step's output.
+        # Shape: (num_directions, total, hidden_size)
+        grad_states = torch.stack(
+            [
+                grad_outputs[
+                    :, direction * hidden_size : (direction + 1) * hidden_size
+                ].index_select(0, rows)
+                for direction, rows in enumerate(index)
+            ]
         )
+        # Gradients with respect to -(W_l x_t + b_l) + ..., W1 x_t and W2 x_t + b.
+        # Shape: (num_directions, total, 3 * hidden_size)
+        grad_projections = ctx.pool.take((num_directions, total, 3 * hidden_size), inputs)
         grad_gates, grad_firsts, grad_seconds = grad_projections.split(hidden_size, dim=-1)
         # Gradients with respect to the states after the step being processed.
         # Shape: (num_directions, batch_size, hidden_size)
@@ -221,47 +232,61 @@ class _RCNNFunction(torch.autograd.Function):
         grad_step = torch.empty_like(grad_hidden)
         scratch = torch.empty_like(grad_hidden)
         recurrent_weight_t = neg_recurrent_weight.transpose(1, 2)
-        for t in range(seq_len - 1, -1, -1):
-            step_mask, write = mask[:, t], writes[:, t]
+        previous_starts = _RCNNFunction._previous(active, batch_size)
+        offset = total
+        for n in reversed(active):
+            offset -= n
+            step = slice(offset, offset + n)
+            write = writes[:, step]
+            gradient, work = grad_step[:, :n], scratch[:, :n]
             # The gradient reaching h_t: from the output at t and from later steps.
-            for direction, grad_output in enumerate(_step_columns(grad_outputs, t, hidden_size)):
-                torch.add(grad_hidden[direction], grad_output, out=grad_step[direction])
-            grad_step.mul_(step_mask)
-            # At masked steps h_t = h_{t-1}: the gradient passes through.
-            grad_hidden.addcmul_(grad_hidden, step_mask, value=-1.0)
+            torch.add(grad_hidden[:, :n], grad_states[:, step], out=gradient)
             # Through h_t = tanh(e_t): times 1 - h_t^2.
-            torch.mul(hiddens[:, t + 1], hiddens[:, t + 1], out=scratch)
-            scratch.mul_(grad_step)
-            grad_cell.add_(grad_step).sub_(scratch)
-            torch.mul(grad_cell, write, out=grad_seconds[:, t])
-            torch.mul(grad_first_cell, write, out=grad_firsts[:, t])
+            state = hiddens[:, batch_size + offset : batch_size + offset + n]
+            torch.mul(state, state, out=work)
+            work.mul_(gradient)
+            grad_cell[:, :n].add_(gradient).sub_(work)
+            torch.mul(grad_cell[:, :n], write, out=grad_seconds[:, step])
+            torch.mul(grad_first_cell[:, :n], write, out=grad_firsts[:, step])
             # Through e_t and c1_t to w_t.
-            torch.mul(cell_slopes[:, t], grad_cell, out=scratch)
-            scratch.addcmul_(first_cell_slopes[:, t], grad_first_cell)
+            torch.mul(cell_slopes[:, step], grad_cell[:, :n], out=work)
+            work.addcmul_(first_cell_slopes[:, step], grad_first_cell[:, :n])
             # Through the sigmoid: times w_t (1 - w_t).
-            torch.addcmul(write, write, write, value=-1.0, out=grad_step)
-            torch.mul(scratch, grad_step, out=grad_gates[:, t])
+            torch.addcmul(write, write, write, value=-1.0, out=gradient)
+            torch.mul(work, gradient, out=grad_gates[:, step])
             # To the states before the step.
-            grad_cell.sub_(grad_seconds[:, t])
-            grad_first_cell.sub_(grad_firsts[:, t]).add_(grad_seconds[:, t])
-            grad_hidden.baddbmm_(grad_gates[:, t], recurrent_weight_t)
+            grad_cell[:, :n].sub_(grad_seconds[:, step])
+            grad_first_cell[:, :n].sub_(grad_firsts[:, step]).add_(grad_seconds[:, step])
+            for direction in range(num_directions):
+                torch.mm(
+                    grad_gates[direction, step],
+                    recurrent_weight_t[direction],
+                    out=grad_hidden[direction, :n],
+                )
         # The weight gradients, each one matmul over all steps.
-        # Shape: (num_directions, seq_len * batch_size, 3 * hidden_size)
-        flat_grads = grad_projections.view(num_directions, -1, 3 * hidden_size)
-        flat_inputs = inputs.reshape(num_directions, -1, input_dim)
         grad_inputs = grad_weight = grad_bias = grad_recurrent = None
         if ctx.needs_input_grad[0]:
-            grad_inputs = torch.bmm(flat_grads, weight).view(inputs.shape)
-        if ctx.needs_input_grad[1]:
-            grad_weight = torch.bmm(flat_grads.transpose(1, 2), flat_inputs)
+            # Shape: (num_directions, total, input_dim), added back at the positions read.
+            grad_packed = torch.bmm(grad_projections, weight)
+            grad_inputs = inputs.new_zeros(ctx.num_positions, input_dim)
+            for rows, grad in zip(index, grad_packed):
+                grad_inputs.index_add_(0, rows, grad)
         if ctx.needs_input_grad[2]:
-            grad_bias = flat_grads.sum(1)
-        if ctx.needs_input_grad[4]:
-            # Shape: (num_directions, seq_len * batch_size, hidden_size)
-            states = hiddens[:, :seq_len].reshape(num_directions, -1, hidden_size)
-            grads = grad_gates.reshape(num_directions, -1, hidden_size)
-            grad_recurrent = torch.bmm(states.transpose(1, 2), grads)
-        return grad_inputs, grad_weight, grad_bias, None, grad_recurrent, grad_cell, None
+            grad_weight = torch.bmm(grad_projections.transpose(1, 2), inputs)
+        if ctx.needs_input_grad[3]:
+            grad_bias = grad_projections.sum(1)
+        if ctx.needs_input_grad[5]:
+            # The state before each packed step.
+            # Shape: (num_directions, total, hidden_size)
+            index = torch.cat(
+                [
+                    torch.arange(start, start + n, device=inputs.device)
+                    for start, n in zip(previous_starts, active)
+                ]
+            )
+            states = hiddens.index_select(1, index)
+            grad_recurrent = torch.bmm(states.transpose(1, 2), grad_gates)
+        return grad_inputs, None, grad_weight, grad_bias, None, grad_recurrent, grad_cell, None
 
 
 @Seq2SeqEncoder.register("rcnn")
@@ -280,14 +305,15 @@ class RCNN(Seq2SeqEncoder):
         h_t = tanh(c2_t + b)
 
     At masked positions the states `h`, `c1`, `c2` are carried forward unchanged and the output
-    is zero. The backward direction (separate parameters) runs right-to-left over the whole
-    padded sequence; because padding carries the zero initial state, this equals running it on
-    each sequence's own valid tokens. The input projections `W_l x`, `W1 x`, `W2 x` of all
-    steps are batched matmuls before the loop; only `U_l h_{t-1}` is left to the loop, which runs
-    both directions in the same steps (one batched matmul per step), writes into large buffers
-    that the module keeps between calls on the CPU (about a gigabyte for a Beer batch; see
-    `_ScratchPool`), and has a hand-written backward pass that computes the gradients of all
-    weights with one matmul over all steps each (`benchmarks/rcnn_speed.py` times it).
+    is zero, so each sequence is its valid tokens run in a row; the backward direction (separate
+    parameters) reads them from the last one. The sequences are packed, as PyTorch's
+    `PackedSequence` packs them: sorted by length, only valid tokens stored, so no work is done
+    for padding (real BeerAdvocate batches are about half padding). The input projections
+    `W_l x`, `W1 x`, `W2 x` of all steps are batched matmuls before the loop; only `U_l h_{t-1}`
+    is left to the loop, which runs both directions in the same steps, writes into large buffers
+    that the module keeps between calls on the CPU (see `_ScratchPool`), and has a hand-written
+    backward pass that computes the gradients of all weights with one matmul over all steps each
+    (`benchmarks/rcnn_speed.py` times it).
 
     Registered as a `Seq2SeqEncoder` with name "rcnn".
 
@@ -361,22 +387,38 @@ class RCNN(Seq2SeqEncoder):
         """
         batch_size, seq_len, _ = inputs.size()
         num_directions, hidden_size = self._num_directions, self._hidden_size
-        if seq_len == 0:
-            return inputs.new_zeros(batch_size, 0, self.get_output_dim())
+        if seq_len == 0 or batch_size == 0:
+            return inputs.new_zeros(batch_size, seq_len, self.get_output_dim())
         if mask is None:
             mask = inputs.new_ones(batch_size, seq_len, dtype=torch.bool)
-        # Time first. The backward direction reads the time axis reversed; reversing the
-        # (narrow) inputs rather than the (wide) projections saves full-size copies.
-        # Shape: (seq_len, batch_size, input_dim) and (seq_len, batch_size)
-        inputs = inputs.transpose(0, 1)
-        valid = mask.bool().t()
+        mask = mask.bool()
+        # Shape: (batch_size,)
+        lengths = mask.sum(-1)
+        # Rows sorted by length, longest first: at step t the rows longer than t are the first
+        # `active[t]`. Masked positions carry the states, so a row is its valid tokens run in a
+        # row (a mask with holes needs no special case).
+        sorted_lengths, rows = lengths.sort(descending=True)
+        steps = int(sorted_lengths[0])
+        if steps == 0:
+            return inputs.new_zeros(batch_size, seq_len, self.get_output_dim())
+        counts = torch.bincount(sorted_lengths, minlength=steps + 1)
+        active = (batch_size - counts.cumsum(0))[:steps].tolist()
+        # Each packed step's (step, rank), step after step as a PackedSequence holds them.
+        # Shape: (total,)
+        step = torch.repeat_interleave(
+            torch.arange(steps, device=inputs.device),
+            torch.tensor(active, device=inputs.device),
+        )
+        rank = torch.cat([torch.arange(n, device=inputs.device) for n in active])
+        row = rows[rank]
+        # The valid positions of each row, in order. Shape: (batch_size, seq_len)
+        valid_positions = torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices
+        # The forward direction reads a row's t-th valid token at step t, the backward one its
+        # t-th from the end. Shape: (num_directions, total)
+        reading = [valid_positions[row, step]]
         if self._bidirectional:
-            inputs = torch.stack([inputs, inputs.flip(0)])
-            valid = torch.stack([valid, valid.flip(0)])
-        else:
-            inputs, valid = inputs.unsqueeze(0), valid.unsqueeze(0)
-        # Shape: (num_directions, seq_len, batch_size, 1)
-        valid = valid.unsqueeze(-1)
+            reading.append(valid_positions[row, lengths[row] - 1 - step])
+        index = torch.stack(reading) + (row * seq_len).unsqueeze(0)
         # The rows of -W_l, W1, W2 and -b_l, 0, b per direction.
         # Shape: (num_directions, 3 * hidden_size, input_dim) and (num_directions, 3 * hidden_size)
         weight = self.input_weight.view(num_directions, 3, hidden_size, -1)
@@ -385,13 +427,15 @@ class RCNN(Seq2SeqEncoder):
             [-self.gate_bias, torch.zeros_like(self.gate_bias), self.output_bias], dim=-1
         )
         initial_cell = self.output_bias.unsqueeze(1).expand(num_directions, batch_size, hidden_size)
-        # Shape: (batch_size, seq_len, num_directions * hidden_size)
-        return _RCNNFunction.apply(
-            inputs,
+        # Shape: (batch_size * seq_len, num_directions * hidden_size)
+        outputs = _RCNNFunction.apply(
+            inputs.reshape(batch_size * seq_len, -1),
+            index,
             weight,
             bias,
-            valid,
+            active,
             -self.recurrent_weight,
             initial_cell,
             self._scratch,
         )
+        return outputs.view(batch_size, seq_len, -1)

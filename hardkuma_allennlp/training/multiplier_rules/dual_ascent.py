@@ -33,6 +33,10 @@ class DualAscentRule(MultiplierRule):
         Step size of the dual ascent.
     damping : `float`, optional (default = `10.0`)
         Weight of the damping term; `0` gives plain gradient descent-ascent.
+    upper_bound : `bool`, optional (default = `False`)
+        With `True`, the constraint is `c <= 0` (the rate at most its target): the multiplier is
+        kept at or above 0 and the damping term acts above the target only, so a model whose task
+        selects less than the target is left there instead of being pushed up to it.
     initial_multiplier : `float`, optional (default = `0.0`)
     max_multiplier : `float`, optional (default = `100.0`)
         The multiplier is clipped to `[-max_multiplier, max_multiplier]`.
@@ -42,6 +46,7 @@ class DualAscentRule(MultiplierRule):
         self,
         lr: float = 0.01,
         damping: float = 10.0,
+        upper_bound: bool = False,
         initial_multiplier: float = 0.0,
         max_multiplier: float = 100.0,
     ) -> None:
@@ -56,6 +61,12 @@ class DualAscentRule(MultiplierRule):
             )
         self.lr = lr
         self.damping = damping
+        if upper_bound and initial_multiplier < 0:
+            raise ConfigurationError(
+                f"dual_ascent rule: an upper bound needs initial_multiplier >= 0, got "
+                f"{initial_multiplier}"
+            )
+        self.upper_bound = upper_bound
         self.initial_multiplier = initial_multiplier
         self.max_multiplier = max_multiplier
 
@@ -63,10 +74,12 @@ class DualAscentRule(MultiplierRule):
         return {"multiplier": self.initial_multiplier}
 
     def loss_term(self, state: Dict[str, float], constraint: torch.Tensor) -> torch.Tensor:
-        return (state["multiplier"] + 0.5 * self.damping * constraint) * constraint
+        damped = constraint.clamp(min=0.0) if self.upper_bound else constraint
+        return state["multiplier"] * constraint + 0.5 * self.damping * damped * damped
 
     def step(
         self, state: Dict[str, float], constraint: float, epoch_share: float
     ) -> Dict[str, float]:
         multiplier = state["multiplier"] + self.lr * constraint
-        return {"multiplier": max(-self.max_multiplier, min(self.max_multiplier, multiplier))}
+        lowest = 0.0 if self.upper_bound else -self.max_multiplier
+        return {"multiplier": max(lowest, min(self.max_multiplier, multiplier))}
