@@ -126,11 +126,11 @@ def run_logged(command: List[str], log: Path) -> int:
 
 
 def keep_authors_run(
-    name: str, aspect: int, epochs: int, command: List[str], kept: Path, parse, shown: str
+    name: str, aspect: int, epochs: int, command: List[str], log: Path, kept: Path, parse, shown
 ) -> Path:
-    """Runs the authors' `command`, parses its per-epoch evaluations with `parse` and keeps them
-    in `kept/curve.json` (`shown` is the command as the record gives it)."""
-    log = RUNS.parent / kept.parent.name / f"{name}.log"
+    """Runs the authors' `command` with its output in `log`, parses its per-epoch evaluations
+    with `parse` and keeps them in `kept/curve.json` (`shown`: the command as the record gives
+    it)."""
     start = time.time()
     code = run_logged(command, log)
     curve = parse(log.read_text(errors="replace"))
@@ -160,8 +160,9 @@ def run_authors(aspect: int, epochs: int, data: Path) -> Path:
         "embeddings": data / "review+wiki.filtered.50.txt.gz",
     }
     command = authors_command(aspect, epochs, files, save)
+    log, shown = RUNS / f"{name}.log", " ".join(command[1:])
     return keep_authors_run(
-        name, aspect, epochs, command, RESULTS / name, parse_authors_log, " ".join(command[1:])
+        name, aspect, epochs, command, log, RESULTS / name, parse_authors_log, shown
     )
 
 

@@ -151,6 +151,7 @@ def keep_ours(
     `results/beer_real/<name>/`, or in `kept`)."""
     if env is not None:
         os.environ.update({k: v for k, v in env.items() if k.startswith(("BEER_", "CUDA", "USE"))})
+    instances = annotated_instances(serialization)
     curve = []
     epoch = 0
     while (serialization / f"metrics_epoch_{epoch}.json").exists():
@@ -166,7 +167,7 @@ def keep_ours(
             "train_selected": metrics.get("training_selected"),
         }
         if weights is not None:
-            point.update(evaluate_annotations(serialization, weights))
+            point.update(evaluate_annotations(serialization, weights, instances))
         curve.append(point)
         epoch += 1
     kept = kept or RESULTS / name
@@ -188,23 +189,32 @@ def keep_ours(
     return kept
 
 
-def evaluate_annotations(serialization: Path, weights: Path) -> Dict[str, object]:
-    """Precision / recall / F1 / selection of one checkpoint on the annotated reviews, and the
-    share of the selected and of the gold tokens in each tenth of a review."""
-    import torch
+def annotated_instances(serialization: Path) -> list:
+    """The annotated reviews (the config's `test_data_path`), read by its validation reader."""
     from allennlp.common import Params
     from allennlp.data import DatasetReader
-    from allennlp.models import Model
 
     import hardkuma_allennlp  # noqa: F401  (registers the plugin's classes)
 
     params = Params.from_file(str(serialization / "config.json"))
     reader = DatasetReader.from_params(params["validation_dataset_reader"].duplicate())
-    model = Model.load(
-        params.duplicate(), str(serialization), weights_file=str(weights), cuda_device=-1
-    )
+    return list(reader.read(params["test_data_path"]))
+
+
+def evaluate_annotations(
+    serialization: Path, weights: Path, instances: Optional[list] = None
+) -> Dict[str, object]:
+    """Precision / recall / F1 / selection of one checkpoint on the annotated reviews, and the
+    share of the selected and of the gold tokens in each tenth of a review."""
+    import torch
+    from allennlp.common import Params
+    from allennlp.models import Model
+
+    if instances is None:
+        instances = annotated_instances(serialization)
+    params = Params.from_file(str(serialization / "config.json"))
+    model = Model.load(params, str(serialization), weights_file=str(weights), cuda_device=-1)
     model.eval()
-    instances = list(reader.read(params["test_data_path"]))
     selected_by_tenth = [0] * DECILES
     gold_by_tenth = [0] * DECILES
     model.get_metrics(reset=True)
@@ -330,9 +340,11 @@ def headline_row() -> str:
             cells[side] = "not run"
             continue
         best = _best(record)
+        seed = ", AllenNLP's default seeds" if side == "ours" else ""
         cells[side] = (
             f"precision {100 * best['precision']:.1f} % at {100 * best['selected']:.1f} % "
-            f"selected, dev MSE {best['dev_mse']:.4f} (epoch {best['epoch']} of {record['epochs']})"
+            f"selected, dev MSE {best['dev_mse']:.4f} (epoch {best['epoch']} of "
+            f"{record['epochs']}{seed}; one CPU thread)"
         )
     return (
         "| BeerAdvocate, **real** reviews, look (target 13 %): rationale precision on 200 "

@@ -264,13 +264,13 @@ class LagrangianCallback(TrainerCallback):
             return output_dict
         constraint_terms = 0.0
         constraints = {}
-        annealing_not_started = (
+        constraint_off = (
             self.anneal_epochs > 0 and self._start_rates is None
         ) or self._constraint_open()
         for name, rate in penalties.items():
             constraint = rate - self.current_target(name)
             constraints[name] = float(constraint.detach())
-            if not annealing_not_started:
+            if not constraint_off:
                 term = self.rule.loss_term(self.states[name], constraint)
                 constraint_terms = constraint_terms + term
         self._pending.append(constraints)

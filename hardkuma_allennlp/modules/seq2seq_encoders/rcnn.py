@@ -8,6 +8,13 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders.seq2seq_encoder import Seq2SeqEncoder
 
 
+def _packed_ranks(active: List[int], device: torch.device) -> torch.Tensor:
+    """Each packed step's row rank within its step (`0 .. active[t] - 1`, step after step)."""
+    counts = torch.tensor(active, device=device)
+    starts = counts.cumsum(0) - counts
+    return torch.arange(int(counts.sum()), device=device) - starts.repeat_interleave(counts)
+
+
 def _flushes_denormals() -> bool:
     """Whether the CPU flushes subnormal floats to zero now (PyTorch has no getter: a subnormal
     times one is zero then)."""
@@ -177,8 +184,9 @@ class _RCNNFunction(torch.autograd.Function):
         # Shape: (num_directions, batch_size, hidden_size)
         cell = initial_cell.clone()
         first_cell = torch.zeros_like(cell)
+        previous_starts = _RCNNFunction._previous(active, batch_size)
         offset = 0
-        for n, previous in zip(active, _RCNNFunction._previous(active, batch_size)):
+        for n, previous in zip(active, previous_starts):
             step = slice(offset, offset + n)
             write = writes[:, step]
             write.baddbmm_(hiddens[:, previous : previous + n], neg_recurrent_weight).sigmoid_()
@@ -193,6 +201,7 @@ class _RCNNFunction(torch.autograd.Function):
         # (The pool lends `projections` and `hiddens` again once autograd lets them go.)
         ctx.save_for_backward(inputs, index, weight, neg_recurrent_weight, projections, hiddens)
         ctx.active = active
+        ctx.previous_starts = previous_starts
         ctx.pool = pool
         ctx.num_positions = flat_inputs.size(0)
         # Shape: (batch_size * seq_len, num_directions * hidden_size)
@@ -232,7 +241,6 @@ class _RCNNFunction(torch.autograd.Function):
         grad_step = torch.empty_like(grad_hidden)
         scratch = torch.empty_like(grad_hidden)
         recurrent_weight_t = neg_recurrent_weight.transpose(1, 2)
-        previous_starts = _RCNNFunction._previous(active, batch_size)
         offset = total
         for n in reversed(active):
             offset -= n
@@ -278,13 +286,10 @@ class _RCNNFunction(torch.autograd.Function):
         if ctx.needs_input_grad[5]:
             # The state before each packed step.
             # Shape: (num_directions, total, hidden_size)
-            index = torch.cat(
-                [
-                    torch.arange(start, start + n, device=inputs.device)
-                    for start, n in zip(previous_starts, active)
-                ]
-            )
-            states = hiddens.index_select(1, index)
+            starts = torch.tensor(ctx.previous_starts, device=inputs.device)
+            counts = torch.tensor(active, device=inputs.device)
+            before = starts.repeat_interleave(counts) + _packed_ranks(active, inputs.device)
+            states = hiddens.index_select(1, before)
             grad_recurrent = torch.bmm(states.transpose(1, 2), grad_gates)
         return grad_inputs, None, grad_weight, grad_bias, None, grad_recurrent, grad_cell, None
 
@@ -409,8 +414,7 @@ class RCNN(Seq2SeqEncoder):
             torch.arange(steps, device=inputs.device),
             torch.tensor(active, device=inputs.device),
         )
-        rank = torch.cat([torch.arange(n, device=inputs.device) for n in active])
-        row = rows[rank]
+        row = rows[_packed_ranks(active, inputs.device)]
         # The valid positions of each row, in order. Shape: (batch_size, seq_len)
         valid_positions = torch.sort((~mask).to(torch.uint8), dim=1, stable=True).indices
         # The forward direction reads a row's t-th valid token at step t, the backward one its
