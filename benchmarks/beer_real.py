@@ -346,6 +346,13 @@ def headline_row() -> str:
             f"selected, dev MSE {best['dev_mse']:.4f} (epoch {best['epoch']} of "
             f"{record['epochs']}{seed}; one CPU thread)"
         )
+        other = ARCHIVE / "shipped_seed2" / "curve.json"
+        if side == "ours" and other.exists():
+            seed2 = _best(json.loads(other.read_text()))
+            cells[side] += (
+                f"; at seed 2, {100 * seed2['precision']:.1f} % at "
+                f"{100 * seed2['selected']:.1f} %, dev MSE {seed2['dev_mse']:.4f}"
+            )
     return (
         "| BeerAdvocate, **real** reviews, look (target 13 %): rationale precision on 200 "
         f"annotated dev reviews | {cells['ours']} | the authors' code: {cells['authors']} "
@@ -386,10 +393,101 @@ def per_epoch() -> str:
     return "\n".join(lines)
 
 
+def equivalence() -> str:
+    """`benchmarks.diagnostics.beer_equivalence`: our model against the authors' on the same
+    weights, batches and noise."""
+    path = RESULTS / "equivalence.json"
+    if not path.exists():
+        return "Not run.\n"
+    record = json.loads(path.read_text())
+    one = record["one_pass"]
+    lines = [
+        f"`{record['command']}`",
+        "",
+        f"One forward and backward pass on {one['reviews']} real reviews ({one['tokens']} tokens, "
+        f"{100 * one['selected']:.1f} % selected by the first gates): largest difference of a "
+        f"gate {one['max_gate_difference']:.1e}, of a prediction "
+        f"{one['max_prediction_difference']:.1e}; MSE {one['mse'][0]:.6f} (authors) and "
+        f"{one['mse'][1]:.6f} (ours); largest relative difference of a parameter's gradient "
+        f"{one['max_relative_gradient_difference']:.1e} ({one['worst_gradient']}).",
+        "",
+        "Side by side from the same weights, on the same batches of 256 reviews and the same "
+        "noise (Adam 4e-4, the task loss alone): the share of tokens selected and of "
+        "transitions in each training batch.",
+        "",
+        "| step | authors selected (%) | ours selected (%) | authors transitions (%) "
+        "| ours transitions (%) | largest gate difference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for step in record["side_by_side"]:
+        lines.append(
+            f"| {step['step']} | {100 * step['authors']['selected']:.2f} | "
+            f"{100 * step['ours']['selected']:.2f} | "
+            f"{100 * step['authors']['transitions']:.2f} | "
+            f"{100 * step['ours']['transitions']:.2f} | {step['max_gate_difference']:.1e} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def top_share() -> str:
+    """`benchmarks.diagnostics.beer_top_share`: precision of the top share of each annotated
+    review by gate score."""
+    path = RESULTS / "top_share.json"
+    if not path.exists():
+        return "Not run.\n"
+    record = json.loads(path.read_text())
+    shares = sorted(next(iter(record.values()))["top_share_precision"])
+    lines = [
+        "| model | decoded: selected (%) | decoded: precision (%) | "
+        + " | ".join(f"top {100 * float(share):.0f} %: precision (%)" for share in shares)
+        + " |",
+        "|---|---|---|" + "---|" * len(shares),
+    ]
+    for entry in record.values():
+        lines.append(
+            f"| {entry['model']} | {100 * entry['decoded_selected']:.1f} | "
+            f"{100 * entry['decoded_precision']:.1f} | "
+            + " | ".join(f"{100 * entry['top_share_precision'][share]:.1f}" for share in shares)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+ARCHIVE = ROOT / "results" / "archive" / "beer_real_candidates"
+
+
+def seeds() -> str:
+    """The runs kept with a per-epoch curve: the shipped run and the archived candidates (those
+    that `keep_ours` kept), at the trainer's chosen epoch and at their last epoch."""
+    records = [
+        ("shipped, AllenNLP's default seeds (`results/beer_real/ours_a0`)", _load("ours_a0"))
+    ]
+    for folder in sorted(ARCHIVE.glob("*/curve.json")):
+        records.append((f"`{folder.parent.name}`", json.loads(folder.read_text())))
+    lines = [
+        "| run | epochs | kept epoch: precision / selected (%) | last epoch: precision / "
+        "selected (%) | last epoch: dev MSE |",
+        "|---|---|---|---|---|",
+    ]
+    for name, record in records:
+        if record is None:
+            continue
+        best, last = _best(record), record["curve"][-1]
+        lines.append(
+            f"| {name} | {record['epochs']} | {best['epoch']}: {100 * best['precision']:.1f} / "
+            f"{100 * best['selected']:.1f} | {100 * last['precision']:.1f} / "
+            f"{100 * last['selected']:.1f} | {last['dev_mse']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_docs(root: Path = ROOT) -> str:
     text_summary, text_epochs = summary(), per_epoch()
     write_section(PAGE, "beer-real", text_summary, root)
     write_section(PAGE, "beer-real-epochs", text_epochs, root)
+    write_section(PAGE, "beer-real-equivalence", equivalence(), root)
+    write_section(PAGE, "beer-real-top-share", top_share(), root)
+    write_section(PAGE, "beer-real-seeds", seeds(), root)
     return text_summary + "\n" + text_epochs
 
 

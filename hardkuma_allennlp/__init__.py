@@ -6,11 +6,13 @@ Importing the package registers every component (AllenNLP imports it through `.a
 or `--include-package hardkuma_allennlp`) and sets the defaults of the environment variables
 that the experiments in `training_config/` read (see `hardkuma_allennlp.environment`). It also
 makes AllenNLP's `pretrained_transformer*` components work with the installed transformers (see
-`hardkuma_allennlp.transformers_compat`), and makes AllenNLP's errors for config values of the
-wrong type name the value's path in the config (`hardkuma_allennlp.config_paths`), makes
-loading a model archive safe (`hardkuma_allennlp.archive_safety`), and keeps the outputs of
-`predict`, `evaluate`, `train --force` and `rationales` off their inputs and devices
-(`hardkuma_allennlp.commands.outputs`).
+`hardkuma_allennlp.transformers_compat`), makes AllenNLP's errors for config values of the
+wrong type and for unknown trainer keys name the key's path in the config
+(`hardkuma_allennlp.config_paths`), names the file and line of a label the model does not know
+(`hardkuma_allennlp.dataset_readers.lines`), makes loading a model archive safe
+(`hardkuma_allennlp.archive_safety`), and keeps the outputs of `predict`, `evaluate`,
+`train --force` and `rationales` off their inputs and devices, with a clear error for a GPU that
+is not there (`hardkuma_allennlp.commands.outputs`).
 """
 
 # Every module that registers a component must be imported here.
@@ -19,6 +21,7 @@ from hardkuma_allennlp.commands.outputs import install_output_guards
 from hardkuma_allennlp.commands.rationales import Rationales
 from hardkuma_allennlp.config_paths import name_config_paths
 from hardkuma_allennlp.dataset_readers.beer import BeerAdvocateDatasetReader
+from hardkuma_allennlp.dataset_readers.lines import name_unknown_labels
 from hardkuma_allennlp.dataset_readers.snli import HardKumaSnliReader
 from hardkuma_allennlp.dataset_readers.sst import SstTreeDatasetReader
 from hardkuma_allennlp.dataset_readers.text_classification import TextClassificationDatasetReader
@@ -63,6 +66,7 @@ install_archive_safety()
 install_output_guards()
 patch_allennlp_transformers()
 name_config_paths()
+name_unknown_labels()
 set_default_environment()
 
 __all__ = [

@@ -14,12 +14,24 @@ pop_and_construct_arg(class_name, argument_name, annotation, default, params, **
 the object being built ("model.encoder.gate.encoder."). The wrapper only rewords the type errors
 that AllenNLP raises for that argument itself (`Expected <argument> to be ...`); every other error,
 and every error of a nested object (already reworded at its own level), passes unchanged.
+
+It also refuses trainer keys that nothing reads. AllenNLP's `GradientDescentTrainer` takes
+`**kwargs`, so `from_params` passes it every key it does not know and the trainer drops them: a
+typo such as `trainer.num_epoch` trained for the default 20 epochs without a word. Now it is a
+`ConfigurationError` naming the key and the closest known one.
 """
 
+import difflib
 import functools
+import inspect
 from typing import Any, Callable
 
 from allennlp.common import from_params
+from allennlp.common.checks import ConfigurationError
+from allennlp.training.gradient_descent_trainer import GradientDescentTrainer
+
+# Keys that AllenNLP's trainer reads from its **kwargs (a deprecated spelling).
+_TRAINER_KWARGS = {"run_sanity_checks"}
 
 
 def name_config_paths() -> None:
@@ -41,3 +53,31 @@ def name_config_paths() -> None:
 
     pop_and_construct_arg._names_config_paths = True  # type: ignore[attr-defined]
     from_params.pop_and_construct_arg = pop_and_construct_arg
+    _refuse_unknown_trainer_keys()
+
+
+def _refuse_unknown_trainer_keys() -> None:
+    build = GradientDescentTrainer.__dict__["from_partial_objects"].__func__
+    known = [
+        name
+        for name, parameter in inspect.signature(build).parameters.items()
+        if parameter.kind is not inspect.Parameter.VAR_KEYWORD and name != "cls"
+    ]
+
+    @functools.wraps(build)
+    def from_partial_objects(cls, *args, **kwargs):
+        unknown = sorted(set(kwargs) - set(known) - _TRAINER_KWARGS)
+        if unknown:
+            hints = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, known, n=1)
+                hints.append(
+                    f"trainer.{key}" + (f" (did you mean trainer.{close[0]}?)" if close else "")
+                )
+            raise ConfigurationError(
+                f"unknown trainer key{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}; "
+                "AllenNLP's trainer would ignore it"
+            )
+        return build(cls, *args, **kwargs)
+
+    GradientDescentTrainer.from_partial_objects = classmethod(from_partial_objects)

@@ -164,7 +164,27 @@ def _mode_for(path: str) -> int:
 # AllenNLP's commands.
 
 
+def check_device(command: str, cuda_device) -> None:
+    """A GPU asked for where torch sees none is a clear error before anything loads (torch's own
+    is a bare `RuntimeError` from deep inside `load_archive`)."""
+    import torch
+
+    devices = cuda_device if isinstance(cuda_device, (list, tuple)) else [cuda_device]
+    for device in devices:
+        index = torch.device(device).index if isinstance(device, str) else device
+        if device is None or index is None or int(index) < 0:
+            continue
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if int(index) >= available:
+            raise ConfigurationError(
+                f"{command}: --cuda-device {device} asks for a GPU, but torch sees "
+                f"{available or 'no'} CUDA device{'s' if available != 1 else ''} here; use "
+                "--cuda-device -1 for the CPU"
+            )
+
+
 def _check_predict(args) -> None:
+    check_device("predict", args.cuda_device)
     check_paths(
         "predict",
         {"--output-file": [args.output_file or ""]},
@@ -180,8 +200,10 @@ def _check_evaluate(
     metrics_output_file=None,
     predictions_output_file=None,
     weights_file=None,
+    cuda_device=-1,
     **_,
 ) -> None:
+    check_device("evaluate", cuda_device)
     check_paths(
         "evaluate",
         {

@@ -26,13 +26,13 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common import logging as common_logging
-from allennlp.common.checks import ConfigurationError, check_for_gpu
+from allennlp.common.checks import ConfigurationError
 from allennlp.data import Instance
 from allennlp.models import BasicClassifier, Model
 from allennlp.models.archival import Archive, load_archive
 from allennlp.predictors import Predictor
 
-from hardkuma_allennlp.commands.outputs import PendingOutput, check_paths
+from hardkuma_allennlp.commands.outputs import PendingOutput, check_device, check_paths
 from hardkuma_allennlp.interpret import eraser, html_report
 from hardkuma_allennlp.interpret.rationale_evaluator import RationaleEvaluator, summarize
 from hardkuma_allennlp.models.hardkuma_decomposable_attention import (
@@ -151,13 +151,19 @@ def _check_arguments(args: argparse.Namespace) -> None:
             f"rationales: --html-inputs must be 0 or more (how many inputs the report shows), "
             f"got {args.html_inputs}"
         )
-    if os.path.isdir(args.input_file):
+    if args.input_file == "-":
+        if args.use_dataset_reader:
+            raise ConfigurationError(
+                "rationales: --use-dataset-reader reads the dataset's own files, not standard "
+                "input; give the file's path, or pipe JSON lines without --use-dataset-reader"
+            )
+    elif os.path.isdir(args.input_file):
         raise ConfigurationError(
             f"rationales: input file {args.input_file} is a directory, not a file"
         )
     # URLs and `archive.zip!member` are fetched later, and a missing one is named then.
     local = "://" not in args.input_file and "!" not in args.input_file
-    if local and not os.path.exists(args.input_file):
+    if local and args.input_file != "-" and not os.path.exists(args.input_file):
         raise ConfigurationError(f"rationales: input file {args.input_file} does not exist")
     outputs = {
         "--html": [args.html or ""],
@@ -272,7 +278,7 @@ def run_rationales(args: argparse.Namespace) -> Optional[dict]:
     if not (args.html or args.eraser or args.metrics):
         logger.info("no --html, --eraser or --metrics: printing the summary only")
     _check_arguments(args)
-    check_for_gpu(args.cuda_device)
+    check_device("rationales", args.cuda_device)
     archive = _load(args)
     predictor = Predictor.from_archive(
         archive, predictor_for(archive), dataset_reader_to_load="validation"
@@ -329,7 +335,8 @@ def run_rationales(args: argparse.Namespace) -> Optional[dict]:
             pending.append(metrics_file)
             metrics_file.file.write(json.dumps(summary, indent=2))
         if args.html:
-            title = f"Rationales of {Path(args.archive_file).name} on {Path(args.input_file).name}"
+            source = "standard input" if args.input_file == "-" else Path(args.input_file).name
+            title = f"Rationales of {Path(args.archive_file).name} on {source}"
             description = (
                 f"{summary['inputs']} inputs ({len(html_records)} shown); "
                 f"model: {type(archive.model).__name__}; overrides: {args.overrides or 'none'}"

@@ -14,9 +14,11 @@ import json
 import os
 import zlib
 from os import PathLike
-from typing import Any, Callable, Dict, Iterable, Iterator, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from allennlp.common.file_utils import cached_path
+from allennlp.data import Instance
+from allennlp.data.fields import LabelField, MetadataField
 
 
 class InputFormatError(ValueError):
@@ -107,7 +109,8 @@ def json_object(line: str) -> Dict[str, Any]:
     One line of a JSON-lines file as a JSON object. Raises `ValueError` saying what is wrong (the
     caller adds the file and the line): text that is not JSON (and where in the line), a number
     Python cannot hold (more digits than its limit of 4300), nesting too deep to parse, or a value
-    that is not an object.
+    that is not an object, or a string with a lone surrogate (a `\\ud800`-`\\udfff` escape without
+    its pair: it is not text, and nothing can write it as UTF-8, e.g. into the vocabulary).
     """
     try:
         item = json.loads(line)
@@ -119,4 +122,69 @@ def json_object(line: str) -> Dict[str, Any]:
         raise ValueError(f"not valid JSON (a number it cannot hold: {error})") from None
     if not isinstance(item, dict):
         raise ValueError(f"expected a JSON object, got {type(item).__name__}")
+    surrogate = _unencodable(item)
+    if surrogate:
+        raise ValueError(
+            f"{surrogate} holds a lone surrogate (a \\ud800-\\udfff escape without its pair), "
+            "which is not text"
+        )
     return item
+
+
+def _unencodable(value: Any, where: str = "") -> Optional[str]:
+    """Where in a parsed JSON value a string holds a lone surrogate (None if nowhere)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"{where or 'a string'} (character {error.start + 1})"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unencodable(key, "a key") or _unencodable(item, f"the value of {key!r}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unencodable(item, f"{where or 'a list'}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def name_unknown_labels() -> None:
+    """
+    Makes a label that the model's vocabulary does not know (a class seen in the test file but not
+    in training) an `InputFormatError` naming the label, the labels the model knows and, where the
+    reader noted it in the instance's metadata (`"source"`), the file and line. AllenNLP raises a
+    bare `KeyError: '@@UNKNOWN@@'` from `Instance.index_fields`. Idempotent.
+    """
+    original = Instance.index_fields
+    if getattr(original, "_names_unknown_labels", False):
+        return
+
+    def index_fields(self: Instance, vocab) -> None:
+        try:
+            original(self, vocab)
+        except KeyError:
+            for field in self.fields.values():
+                if not isinstance(field, LabelField) or not isinstance(field.label, str):
+                    continue
+                namespace = field._label_namespace
+                known = vocab.get_token_to_index_vocabulary(namespace)
+                if field.label in known:
+                    continue
+                metadata = self.fields.get("metadata")
+                source = (
+                    metadata.metadata.get("source") if isinstance(metadata, MetadataField) else None
+                )
+                shown = ", ".join(repr(label) for label in sorted(known)[:20])
+                raise InputFormatError(
+                    f"{source or 'an input'}: label {field.label!r} is not one of the model's "
+                    f"labels ({shown}{', ...' if len(known) > 20 else ''}); a model can only be "
+                    "evaluated on the classes it was trained on"
+                ) from None
+            raise
+
+    index_fields._names_unknown_labels = True  # type: ignore[attr-defined]
+    Instance.index_fields = index_fields  # type: ignore[method-assign]

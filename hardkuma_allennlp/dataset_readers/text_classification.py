@@ -24,6 +24,8 @@ from hardkuma_allennlp.interpret.faithfulness import spans_of
 logger = logging.getLogger(__name__)
 
 FORMATS = ("csv", "tsv", "jsonl")
+# The largest CSV field read: 2**31 - 1 characters (the csv module's C long on every platform).
+_CSV_FIELD_LIMIT = 2**31 - 1
 # How a file's extension (after an optional `.gz`) names its format when `format` is not given.
 EXTENSIONS = {
     **dict.fromkeys((".csv",), "csv"),
@@ -191,6 +193,8 @@ class TextClassificationDatasetReader(DatasetReader):
                 raise TextClassificationFormatError(
                     f"{file_path}, line {line_number}: {error}"
                 ) from None
+            # Where it came from, for errors found later (a label the model does not know).
+            instance["metadata"].metadata["source"] = f"{file_path}, line {line_number}"
             yielded += 1
             yield instance
         if yielded == 0 and self.get_distributed_info() is None and self.get_worker_info() is None:
@@ -244,6 +248,9 @@ class TextClassificationDatasetReader(DatasetReader):
                 yield line
 
         def rows() -> Iterator[Tuple[int, List[str]]]:
+            # A whole document in one quoted field is unusual, not malformed: lift Python's
+            # default limit of 131,072 characters a field (raised only, never lowered).
+            csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
             reader = csv.reader(lines(), strict=True)
             while True:
                 start = current[0] + 1

@@ -102,6 +102,14 @@ class RationaleModel(Model):
         self._namespace = namespace
         if task == "classification":
             num_targets = vocab.get_vocab_size(label_namespace)
+            if num_targets < 2:
+                labels = list(vocab.get_token_to_index_vocabulary(label_namespace))
+                raise ConfigurationError(
+                    f"rationale_model: a classifier needs at least two classes, but the "
+                    f"vocabulary's {label_namespace!r} namespace has {num_targets} "
+                    f"({', '.join(map(repr, labels)) or 'none'}): check the training data's "
+                    "label column (every instance has the same label)"
+                )
         hidden_dim = feedforward.get_output_dim() if feedforward else encoder.get_output_dim()
         self._output_layer = torch.nn.Linear(hidden_dim, num_targets)
         self._selection = Selection()

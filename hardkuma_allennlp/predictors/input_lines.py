@@ -42,27 +42,6 @@ class InputLineError(ValueError):
     """
 
 
-def _unencodable(value: Any, where: str = "") -> Optional[str]:
-    """Where in a parsed JSON value a string holds a lone surrogate (None if nowhere)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:
-            return f"{where or 'a string'} (character {error.start + 1})"
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unencodable(key, "a key") or _unencodable(item, f"the value of {key!r}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _unencodable(item, f"{where or 'a list'}[{index}]")
-            if found:
-                return found
-    return None
-
-
 def parse_json_object(line: str, where: str) -> JsonDict:
     """
     One input line as a JSON object. `where` starts every message (e.g. "input line 3"). Raises
@@ -76,12 +55,6 @@ def parse_json_object(line: str, where: str) -> JsonDict:
     except ValueError as error:
         shown = f": {_shown(line)}" if str(error).startswith("not valid JSON (") else ""
         raise InputLineError(f"{where}: {error}{shown}") from None
-    surrogate = _unencodable(item)
-    if surrogate:
-        raise InputLineError(
-            f"{where}: {surrogate} holds a lone surrogate (a \\ud800-\\udfff escape without its "
-            "pair), which is not text"
-        )
     return item
 
 

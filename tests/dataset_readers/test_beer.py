@@ -335,3 +335,12 @@ def test_annotation_tokens_that_are_not_strings_are_still_an_error(tmp_path):
     path.write_text(annotation(x=["a", 3, "c"]) + "\n")
     with pytest.raises(BeerFormatError, match=rf"{path}, line 1: 'x' must be a list of token"):
         list(BeerAdvocateDatasetReader(aspect=0).read(path))
+
+
+def test_a_lone_surrogate_in_an_annotation_token_names_file_and_line(tmp_path):
+    item = {"x": ["a", "\ud800", "c"], "y": [0.1, 0.2, 0.3, 0.4, 0.5]}
+    item.update({str(aspect): [] for aspect in range(5)})
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(item) + "\n")  # json writes the surrogate as an escape
+    with pytest.raises(ValueError, match=r"annotations\.json, line 1: .*'x'.*lone surrogate"):
+        list(BeerAdvocateDatasetReader(aspect=0).read(path))

@@ -96,3 +96,11 @@ def test_collapse_labels_and_extra_keys(tmp_path):
     )
     instances = list(HardKumaSnliReader(collapse_labels=True).read(path))
     assert [i["label"].label for i in instances] == ["non-entailment"]
+
+
+def test_a_lone_surrogate_in_a_sentence_names_file_line_and_key(tmp_path):
+    # Read, it would crash the vocabulary's saving (it cannot be written as UTF-8).
+    line = pair().replace('"sentence1": "', '"sentence1": "\\ud800 ')
+    path = write_lines(tmp_path / "surrogate.jsonl", [pair(), line])
+    with pytest.raises(ValueError, match=r"surrogate\.jsonl, line 2: the value of 'sentence1'"):
+        list(HardKumaSnliReader().read(path))

@@ -239,7 +239,12 @@ def test_gzipped_file(tmp_path):
         ("d.jsonl", '{"text": "a", "label": null}\n', 1, r"the label must be a string or an int"),
         ("d.jsonl", '{"text": "a", "label": true}\n', 1, r"the label must be a string or an int"),
         ("d.jsonl", '{"text": "a", "label": 1.5}\n', 1, r"the label must be a string or an int"),
-        ("d.jsonl", '{"text": "a \\ud800", "label": 1}\n', 1, r"the text has a lone surrogate"),
+        (
+            "d.jsonl",
+            '{"text": "a \\ud800", "label": 1}\n',
+            1,
+            r"the value of 'text' \(character 3\) holds a lone",
+        ),
         ("d.jsonl", '{"text": "a", "label": 1, "n": 1' + "0" * 5000 + "}\n", 1, "not valid JSON"),
     ],
 )

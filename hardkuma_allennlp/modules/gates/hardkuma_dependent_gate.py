@@ -16,6 +16,19 @@ from hardkuma_allennlp.modules.hardkuma_shape import (
 from hardkuma_allennlp.modules.penalty_reporter import PenaltyReporter
 
 
+def _valid_linear(
+    inputs: torch.Tensor, mask: torch.BoolTensor, weight: torch.Tensor, bias: torch.Tensor
+) -> torch.Tensor:
+    """`linear(inputs, weight, bias)` at the valid positions and 0 at padding, computed for the
+    valid positions only (real BeerAdvocate batches are about half padding; the gates never read
+    what padded positions hold). Shape: `(batch_size, seq_len, out_features)`."""
+    # Shape: (num_valid, in_features)
+    valid = inputs[mask]
+    out = inputs.new_zeros(*mask.shape, weight.size(0))
+    out[mask] = torch.nn.functional.linear(valid, weight, bias)
+    return out
+
+
 @Gate.register("hardkuma_dependent")
 class DependentHardKumaGate(Gate, PenaltyReporter):
     """
@@ -110,7 +123,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         )
         bias = torch.cat([a_layer.bias, b_layer.bias, self._cell.bias_ih + self._cell.bias_hh])
         # Shape: (batch_size, seq_len, 2 + 4 * state_size)
-        from_encoder = torch.nn.functional.linear(encoded, weight, bias)
+        from_encoder = _valid_linear(encoded, mask, weight, bias)
         # Shape: (state_size, 2 + 4 * state_size): what `s_{i-1}` adds to both.
         from_state = torch.cat(
             [a_layer.weight[:, encoder_dim:], b_layer.weight[:, encoder_dim:], self._cell.weight_hh]
@@ -157,7 +170,7 @@ class DependentHardKumaGate(Gate, PenaltyReporter):
         )
         bias = torch.cat([a_layer.bias, b_layer.bias, input_weight.new_zeros(3 * state_size)])
         # Shape: (batch_size, seq_len, 2 + 3 * state_size)
-        from_encoder = torch.nn.functional.linear(encoded, weight, bias)
+        from_encoder = _valid_linear(encoded, mask, weight, bias)
         # Shape: (state_size, 2 + state_size): what `s_{i-1}` adds to the shape scores and to `l`.
         from_state = torch.cat(
             [a_layer.weight[:, encoder_dim:], b_layer.weight[:, encoder_dim:]]
