@@ -66,7 +66,12 @@ def _refuse_unknown_trainer_keys() -> None:
 
     @functools.wraps(build)
     def from_partial_objects(cls, *args, **kwargs):
-        unknown = sorted(set(kwargs) - set(known) - _TRAINER_KWARGS)
+        # A subclass may take more keys in its constructor (they reach it through **kwargs).
+        accepted = set(known) | _TRAINER_KWARGS
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass):
+                accepted |= set(inspect.signature(vars(klass)["__init__"]).parameters)
+        unknown = sorted(set(kwargs) - accepted)
         if unknown:
             hints = []
             for key in unknown:

@@ -17,6 +17,7 @@ plugin installs them, with `.allennlp_plugins` or `--include-package`).
 """
 
 import functools
+import inspect
 import os
 import shutil
 import stat
@@ -166,16 +167,25 @@ def _mode_for(path: str) -> int:
 
 def check_device(command: str, cuda_device) -> None:
     """A GPU asked for where torch sees none is a clear error before anything loads (torch's own
-    is a bare `RuntimeError` from deep inside `load_archive`)."""
+    is a bare `RuntimeError` from deep inside `load_archive`). `cuda_device` is what AllenNLP
+    takes: an int (-1 for the CPU), a device string or `torch.device`, or a list of them."""
     import torch
 
     devices = cuda_device if isinstance(cuda_device, (list, tuple)) else [cuda_device]
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     for device in devices:
-        index = torch.device(device).index if isinstance(device, str) else device
-        if device is None or index is None or int(index) < 0:
+        if device is None:
             continue
-        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if int(index) >= available:
+        if isinstance(device, int) or (isinstance(device, str) and device.lstrip("-").isdigit()):
+            index = int(device)
+            if index < 0:
+                continue
+        else:
+            parsed = torch.device(device)
+            if parsed.type != "cuda":
+                continue
+            index = parsed.index or 0
+        if index >= available:
             raise ConfigurationError(
                 f"{command}: --cuda-device {device} asks for a GPU, but torch sees "
                 f"{available or 'no'} CUDA device{'s' if available != 1 else ''} here; use "
@@ -194,23 +204,19 @@ def _check_predict(args) -> None:
         raise ConfigurationError(f"predict: --batch-size must be at least 1, got {args.batch_size}")
 
 
-def _check_evaluate(
-    archive_file,
-    input_file,
-    metrics_output_file=None,
-    predictions_output_file=None,
-    weights_file=None,
-    cuda_device=-1,
-    **_,
-) -> None:
-    check_device("evaluate", cuda_device)
+def _check_evaluate(*args, **kwargs) -> None:
+    from allennlp.commands import evaluate
+
+    # The arguments as AllenNLP's `evaluate_from_archive` takes them (by position or by name).
+    bound = inspect.signature(evaluate.evaluate_from_archive).bind(*args, **kwargs).arguments
+    check_device("evaluate", bound.get("cuda_device", -1))
     check_paths(
         "evaluate",
         {
-            "--output-file": _split(metrics_output_file),
-            "--predictions-output-file": _split(predictions_output_file),
+            "--output-file": _split(bound.get("metrics_output_file")),
+            "--predictions-output-file": _split(bound.get("predictions_output_file")),
         },
-        [*_split(input_file), str(archive_file), weights_file or ""],
+        [*_split(bound["input_file"]), str(bound["archive_file"]), bound.get("weights_file") or ""],
     )
 
 

@@ -328,7 +328,8 @@ def run_rationales(args: argparse.Namespace) -> Optional[dict]:
                 partial = eraser_file.commit(f"{args.eraser}.partial")
             raise _input_error(state.error, partial, len(records_for_summary)) from state.error
         if not records_for_summary:
-            raise ConfigurationError(f"rationales: no inputs in {args.input_file}")
+            source = "standard input" if args.input_file == "-" else args.input_file
+            raise ConfigurationError(f"rationales: no inputs in {source}")
         summary = summarize(records_for_summary, evaluator.bins)
         if args.metrics:
             metrics_file = PendingOutput(args.metrics)

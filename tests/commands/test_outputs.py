@@ -152,3 +152,40 @@ def test_predict_keeps_an_input_named_as_its_output(fixture_archive_path, tmp_pa
     )  # fmt: skip
     assert result.returncode != 0 and "--batch-size must be at least 1" in result.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_check_device_takes_what_allennlp_takes():
+    import torch
+
+    from hardkuma_allennlp.commands.outputs import check_device
+
+    for device in (-1, None, "-1", "cpu", torch.device("cpu"), [-1]):
+        check_device("cmd", device)
+    for device in (99, "99", "cuda:99", torch.device("cuda", 99), [-1, 99]):
+        with pytest.raises(ConfigurationError, match="asks for a GPU"):
+            check_device("cmd", device)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigurationError, match="--cuda-device cuda asks for a GPU"):
+            check_device("cmd", "cuda")
+
+
+def test_unknown_trainer_keys_are_refused_but_a_subclass_may_take_its_own():
+    from allennlp.training import GradientDescentTrainer
+
+    with pytest.raises(ConfigurationError, match=r"trainer\.num_epoch \(did you mean"):
+        GradientDescentTrainer.from_partial_objects(
+            model=None, serialization_dir="unused", data_loader=None, num_epoch=1
+        )
+
+    class Subclass(GradientDescentTrainer):
+        def __init__(self, *args, my_flag: bool = False, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+
+    try:  # Fails later, building a trainer of nothing; not on its own key.
+        Subclass.from_partial_objects(
+            model=None, serialization_dir="unused", data_loader=None, my_flag=True
+        )
+    except ConfigurationError as error:
+        assert "unknown trainer key" not in str(error)
+    except Exception:
+        pass

@@ -22,10 +22,11 @@ def _valid_linear(
     """`linear(inputs, weight, bias)` at the valid positions and 0 at padding, computed for the
     valid positions only (real BeerAdvocate batches are about half padding; the gates never read
     what padded positions hold). Shape: `(batch_size, seq_len, out_features)`."""
-    # Shape: (num_valid, in_features)
-    valid = inputs[mask]
-    out = inputs.new_zeros(*mask.shape, weight.size(0))
-    out[mask] = torch.nn.functional.linear(valid, weight, bias)
+    mask = mask.bool()
+    # Shape: (num_valid, out_features); under autocast in its lower precision.
+    projected = torch.nn.functional.linear(inputs[mask], weight, bias)
+    out = projected.new_zeros(*mask.shape, weight.size(0))
+    out[mask] = projected
     return out
 
 

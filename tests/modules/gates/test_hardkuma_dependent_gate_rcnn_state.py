@@ -169,3 +169,23 @@ def test_state_cell_from_params_and_refused_values():
     assert not any(name.startswith("_cell.") for name in names)
     with pytest.raises(ConfigurationError, match="state_cell must be 'lstm' or 'rcnn'"):
         DependentHardKumaGate(PassThroughEncoder(DIM), state_cell="gru")
+
+
+def test_runs_under_cpu_autocast():
+    # The input projections of the valid positions come back in the autocast dtype.
+    import warnings
+
+    from hardkuma_allennlp.modules.gates import DependentHardKumaGate
+    from hardkuma_allennlp.modules.seq2seq_encoders.rcnn import RCNN
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cell in ("rcnn", "lstm"):
+            gate = DependentHardKumaGate(
+                RCNN(6, 5, bidirectional=True), hidden_size=4, state_cell=cell
+            )
+            mask = torch.tensor([[True, True, False], [True, False, False]])
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                z = gate.train()(torch.randn(2, 3, 6), mask).z
+            assert z.shape == (2, 3) and torch.isfinite(z.float()).all()
+            assert (z[~mask] == 0).all()
