@@ -33,12 +33,14 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from benchmarks.beer_learning_curve import ASPECTS, TARGETS
-from benchmarks.results_store import ALLENNLP, ROOT, write_section
+from benchmarks.results_store import ALLENNLP, ROOT, write_section, write_text
 
 RESULTS = ROOT / "results" / "beer_real"
+# Runs kept by `keep_ours(..., kept=ARCHIVE / name)` (their README says what each is).
+ARCHIVE = ROOT / "results" / "archive" / "beer_real_candidates"
 RUNS = ROOT / "runs" / "beer_real"
 PAGE = "beer_real"
 CONFIG = ROOT / "training_config" / "beer_hardkuma.jsonnet"
@@ -136,7 +138,7 @@ def run_ours(
     if code != 0:
         raise RuntimeError(f"our run {name} failed (exit {code}); see {log}")
     seconds = time.time() - start
-    return keep_ours(serialization, aspect, name, seconds, env)
+    return keep_ours(serialization, aspect, name, seconds)
 
 
 def keep_ours(
@@ -144,13 +146,10 @@ def keep_ours(
     aspect: int,
     name: str,
     seconds: float,
-    env=None,
     kept: Optional[Path] = None,
 ) -> Path:
     """Evaluates every epoch's checkpoint on the annotated reviews and keeps the curve (in
     `results/beer_real/<name>/`, or in `kept`)."""
-    if env is not None:
-        os.environ.update({k: v for k, v in env.items() if k.startswith(("BEER_", "CUDA", "USE"))})
     instances = annotated_instances(serialization)
     curve = []
     epoch = 0
@@ -185,7 +184,7 @@ def keep_ours(
         "seconds": round(seconds, 1),
         "curve": curve,
     }
-    (kept / "curve.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text(kept / "curve.json", json.dumps(record, indent=2) + "\n")
     return kept
 
 
@@ -201,37 +200,50 @@ def annotated_instances(serialization: Path) -> list:
     return list(reader.read(params["test_data_path"]))
 
 
+def load_checkpoint(serialization: Path, weights: Path):
+    """The model of a run (its `config.json` and vocabulary) with one checkpoint's weights, on
+    the CPU, in evaluation mode."""
+    from allennlp.common import Params
+    from allennlp.models import Model
+
+    import hardkuma_allennlp  # noqa: F401  (registers the plugin's classes)
+
+    params = Params.from_file(str(serialization / "config.json"))
+    model = Model.load(params, str(serialization), weights_file=str(weights), cuda_device=-1)
+    return model.eval()
+
+
+def outputs_on(model, instances: list) -> Iterator[Tuple[object, Dict]]:
+    """Each instance with the model's output for it, in batches of 64, without gradients."""
+    import torch
+
+    with torch.no_grad():
+        for start in range(0, len(instances), 64):
+            batch = instances[start : start + 64]
+            yield from zip(batch, model.forward_on_instances(batch))
+
+
 def evaluate_annotations(
     serialization: Path, weights: Path, instances: Optional[list] = None
 ) -> Dict[str, object]:
     """Precision / recall / F1 / selection of one checkpoint on the annotated reviews, and the
     share of the selected and of the gold tokens in each tenth of a review."""
-    import torch
-    from allennlp.common import Params
-    from allennlp.models import Model
-
     if instances is None:
         instances = annotated_instances(serialization)
-    params = Params.from_file(str(serialization / "config.json"))
-    model = Model.load(params, str(serialization), weights_file=str(weights), cuda_device=-1)
-    model.eval()
+    model = load_checkpoint(serialization, weights)
     selected_by_tenth = [0] * DECILES
     gold_by_tenth = [0] * DECILES
     model.get_metrics(reset=True)
-    with torch.no_grad():
-        for start in range(0, len(instances), 64):
-            batch = instances[start : start + 64]
-            outputs = model.forward_on_instances(batch)
-            for instance, output in zip(batch, outputs):
-                gold = instance["gold_rationale"].tensor.tolist()
-                if not any(g > 0 for g in gold) or any(g < 0 for g in gold):
-                    continue
-                z = output["z"]
-                length = len(z)
-                for position, (g, value) in enumerate(zip(gold, z)):
-                    tenth = min(DECILES - 1, position * DECILES // length)
-                    selected_by_tenth[tenth] += value != 0
-                    gold_by_tenth[tenth] += g > 0
+    for instance, output in outputs_on(model, instances):
+        gold = instance["gold_rationale"].tensor.tolist()
+        if not any(g > 0 for g in gold) or any(g < 0 for g in gold):
+            continue
+        z = output["z"]
+        length = len(z)
+        for position, (g, value) in enumerate(zip(gold, z)):
+            tenth = min(DECILES - 1, position * DECILES // length)
+            selected_by_tenth[tenth] += value != 0
+            gold_by_tenth[tenth] += g > 0
     metrics = model.get_metrics(reset=True)
 
     def shares(counts: List[int]) -> List[float]:
@@ -451,9 +463,6 @@ def top_share() -> str:
             + " |"
         )
     return "\n".join(lines) + "\n"
-
-
-ARCHIVE = ROOT / "results" / "archive" / "beer_real_candidates"
 
 
 def seeds() -> str:

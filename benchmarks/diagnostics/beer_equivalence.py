@@ -22,7 +22,6 @@ The result is kept in `results/beer_real/equivalence.json`; `docs/results/beer_r
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -33,7 +32,8 @@ from typing import Dict, List
 import numpy
 import torch
 
-from benchmarks.results_store import ANCHORS, ROOT
+from benchmarks.beer_real import default_data
+from benchmarks.results_store import ANCHORS, ROOT, write_text
 from hardkuma_allennlp.distributions import HardKumaraswamy
 from hardkuma_allennlp.modules.gates.hardkuma_dependent_gate import DependentHardKumaGate
 from hardkuma_allennlp.modules.hardkuma_shape import HardKumaShape
@@ -50,18 +50,14 @@ HIDDEN, STATE, EMBEDDING = 200, 30, 50
 NOISE = (0.001, 0.999)
 
 
-def authors_side(data: Path):
-    """The authors' model (their defaults for Beer, dropout off), vocabulary and reader."""
+def authors_model(data: Path):
+    """The authors' `LatentRationaleModel` with their settings for Beer (dependent gates over
+    RCNNs, selection 0.13, lasso 0.02), dropout off, initialised by their code with their
+    vocabulary's vectors (frozen), and that vocabulary."""
     sys.path.insert(0, str(ANCHORS))
     from latent_rationale.beer.models.latent import LatentRationaleModel
-    from latent_rationale.beer.util import (
-        beer_reader,
-        initialize_model_,
-        load_embeddings,
-        prepare_minibatch,
-    )
+    from latent_rationale.beer.util import initialize_model_, load_embeddings
     from latent_rationale.beer.vocabulary import Vocabulary
-    from latent_rationale.nn import kuma
 
     vocabulary = Vocabulary()
     vectors = load_embeddings(
@@ -84,6 +80,16 @@ def authors_side(data: Path):
     with torch.no_grad():
         model.embed.weight.copy_(torch.from_numpy(vectors))
     model.embed.weight.requires_grad = False
+    return model, vocabulary
+
+
+def authors_side(data: Path):
+    """The authors' model and vocabulary (`authors_model`), their training reviews and their
+    batching and Kumaraswamy code."""
+    model, vocabulary = authors_model(data)
+    from latent_rationale.beer.util import beer_reader, prepare_minibatch
+    from latent_rationale.nn import kuma
+
     reviews = list(beer_reader(str(data / "reviews.aspect0.train.txt.gz"), aspect=0, max_len=256))
     return model, vocabulary, reviews, prepare_minibatch, kuma.Kuma
 
@@ -195,8 +201,7 @@ def gate_statistics(z: torch.Tensor, mask: torch.Tensor) -> Dict[str, float]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default = os.environ.get("BEER_REAL_DIR", str(ROOT.parent / "shared" / "data" / "beer"))
-    parser.add_argument("--data", type=Path, default=Path(default))
+    parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--reviews", type=int, default=32)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
@@ -289,8 +294,7 @@ def main(argv=None) -> None:
         "command": "OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.diagnostics."
         f"beer_equivalence --reviews {args.reviews} --steps {args.steps} --seed {args.seed}",
     }
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    write_text(RESULT, json.dumps(result, indent=2) + "\n")
     print(f"kept {RESULT}")
 
 

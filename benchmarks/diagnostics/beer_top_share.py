@@ -18,15 +18,14 @@ Results (metrics only) are kept in `results/beer_real/top_share.json`, one entry
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import numpy
 import torch
 
-from benchmarks.results_store import ANCHORS, ROOT
+from benchmarks.beer_real import default_data
+from benchmarks.results_store import ROOT, write_text
 
 SHARES = (0.05, 0.10, 0.13, 0.15, 0.20)
 RESULT = ROOT / "results" / "beer_real" / "top_share.json"
@@ -61,27 +60,12 @@ def precision_at_shares(reviews: Iterator[Tuple[numpy.ndarray, numpy.ndarray, nu
 
 
 def authors_reviews(checkpoint: Path, data: Path):
-    sys.path.insert(0, str(ANCHORS))
-    from latent_rationale.beer.models.latent import LatentRationaleModel
-    from latent_rationale.beer.util import (
-        beer_annotations_reader,
-        load_embeddings,
-        prepare_minibatch,
-    )
-    from latent_rationale.beer.vocabulary import Vocabulary
+    from benchmarks.diagnostics.beer_equivalence import authors_model
 
-    vocabulary = Vocabulary()
-    load_embeddings(str(data / "glove.6B.50d.beer_aspect0.txt.gz"), vocabulary, dim=50)
-    model = LatentRationaleModel(
-        vocab=vocabulary,
-        vocab_size=len(vocabulary.w2i),
-        emb_size=50,
-        hidden_size=200,
-        output_size=1,
-        layer="rcnn",
-        dependent_z=True,
-    )
-    state = torch.load(str(checkpoint), map_location="cpu", weights_only=False)["state_dict"]
+    model, vocabulary = authors_model(data)
+    from latent_rationale.beer.util import beer_annotations_reader, prepare_minibatch
+
+    state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)["state_dict"]
     model.load_state_dict(state)
     model.eval()
     for example in beer_annotations_reader(str(data / "annotations.dev.json"), aspect=0):
@@ -97,30 +81,19 @@ def authors_reviews(checkpoint: Path, data: Path):
 
 
 def our_reviews(serialization: Path, epoch: int):
-    from allennlp.common import Params
-    from allennlp.models import Model
+    from benchmarks.beer_real import annotated_instances, load_checkpoint, outputs_on
 
-    from benchmarks.beer_real import annotated_instances
-
-    instances = annotated_instances(serialization)
-    params = Params.from_file(str(serialization / "config.json"))
-    weights = serialization / f"model_state_e{epoch}_b0.th"
-    model = Model.load(params, str(serialization), weights_file=str(weights), cuda_device=-1)
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(instances), 64):
-            batch = instances[start : start + 64]
-            for instance, output in zip(batch, model.forward_on_instances(batch)):
-                gold = numpy.array(instance["gold_rationale"].tensor.tolist())
-                if (gold < 0).any():
-                    continue
-                yield gold > 0, numpy.array(output["z"]), numpy.array(output["gate_scores"])
+    model = load_checkpoint(serialization, serialization / f"model_state_e{epoch}_b0.th")
+    for instance, output in outputs_on(model, annotated_instances(serialization)):
+        gold = numpy.array(instance["gold_rationale"].tensor.tolist())
+        if (gold < 0).any():
+            continue
+        yield gold > 0, numpy.array(output["z"]), numpy.array(output["gate_scores"])
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default = os.environ.get("BEER_REAL_DIR", str(ROOT.parent / "shared" / "data" / "beer"))
-    parser.add_argument("--data", type=Path, default=Path(default))
+    parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--authors", type=Path, help="the authors' model.pt")
     parser.add_argument("--ours", help="SERIALIZATION_DIR:EPOCH of a run of ours")
     parser.add_argument("--name", default="ours", help="the entry's name for --ours (the run's)")
@@ -134,23 +107,13 @@ def main(argv=None) -> None:
         entries.append(("authors", entry))
     if args.ours:
         folder, epoch = args.ours.rsplit(":", 1)
-        # Our configs read the data paths from the environment, as `beer_real` sets them.
-        os.environ.setdefault("BEER_DATA_DIR", str(ROOT / "runs" / "beer_real" / "data_a0"))
-        os.environ.setdefault(
-            "BEER_EMBEDDINGS", str(args.data / "glove.6B.50d.beer_aspect0.txt.gz")
-        )
-        for key, value in (("BEER_EMBEDDING_DIM", "50"), ("BEER_ASPECT", "0")):
-            os.environ.setdefault(key, value)
-        os.environ.setdefault("CUDA_DEVICE", "-1")
-        os.environ.setdefault("USE_AMP", "false")
         entry = precision_at_shares(our_reviews(Path(folder), int(epoch)))
         entry["model"] = f"ours, {args.name}, after epoch {epoch}"
         entries.append((args.name, entry))
     for name, entry in entries:
         kept[name] = entry
         print(name, json.dumps(entry))
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(kept, indent=2) + "\n")
+    write_text(RESULT, json.dumps(kept, indent=2) + "\n")
 
 
 if __name__ == "__main__":
