@@ -102,8 +102,16 @@ def link_folder(files: Dict[str, Path], aspect: int, folder: Path) -> Path:
 
 
 def run_ours(
-    aspect: int, epochs: int, files: Dict[str, Path], config: Path = CONFIG, name: str = ""
+    aspect: int,
+    epochs: int,
+    files: Dict[str, Path],
+    config: Path = CONFIG,
+    name: str = "",
+    overrides: Optional[Dict] = None,
+    kept: Optional[Path] = None,
 ) -> Path:
+    """Trains `config` (AllenNLP's `train`, one thread) for `epochs` on the files and keeps the
+    run with `keep_ours`; `overrides` are added to the command's `-o`."""
     name = name or f"ours_a{aspect}"
     serialization = RUNS / name
     data = link_folder(files, aspect, RUNS / f"data_a{aspect}")
@@ -123,6 +131,7 @@ def run_ours(
     overrides = {
         "trainer.num_epochs": epochs,
         "trainer.checkpointer.keep_most_recent_by_count": epochs + 1,
+        **(overrides or {}),
     }
     if serialization.exists():
         shutil.rmtree(serialization)
@@ -138,7 +147,7 @@ def run_ours(
     if code != 0:
         raise RuntimeError(f"our run {name} failed (exit {code}); see {log}")
     seconds = time.time() - start
-    return keep_ours(serialization, aspect, name, seconds)
+    return keep_ours(serialization, aspect, name, seconds, kept)
 
 
 def keep_ours(
@@ -159,12 +168,13 @@ def keep_ours(
         weights = serialization / f"model_state_e{epoch + 1}_b0.th"
         if not weights.exists():
             weights = next(iter(serialization.glob(f"model_state_e{epoch + 1}_*.th")), None)
-        point = {
-            "epoch": epoch + 1,
-            "dev_mse": metrics["validation_mse"],
-            "dev_selected": metrics["validation_selected"],
-            "train_selected": metrics.get("training_selected"),
-        }
+        point = {"epoch": epoch + 1}
+        # A regression run has a dev MSE, a classification run a dev accuracy.
+        for key in ("mse", "accuracy"):
+            if f"validation_{key}" in metrics:
+                point[f"dev_{key}"] = metrics[f"validation_{key}"]
+        point["dev_selected"] = metrics["validation_selected"]
+        point["train_selected"] = metrics.get("training_selected")
         if weights is not None:
             point.update(evaluate_annotations(serialization, weights, instances))
         curve.append(point)
@@ -250,7 +260,9 @@ def evaluate_annotations(
         total = sum(counts)
         return [round(count / total, 4) if total else 0.0 for count in counts]
 
+    accuracy = {"accuracy": metrics["accuracy"]} if "accuracy" in metrics else {}
     return {
+        **accuracy,
         "precision": metrics["rationale_precision"],
         "recall": metrics["rationale_recall"],
         "f1": metrics["rationale_f1"],

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from benchmarks import (
+    beer_classification,
     beer_learning_curve,
     beer_real,
     beer_speed,
@@ -33,24 +34,27 @@ from benchmarks import (
     sst_sweep,
     sst_transformer,
 )
+from benchmarks.diagnostics import sst_bernoulli_band
 from benchmarks.results_store import DOCS, RESULTS, ROOT, load_results, replace_section
 
 # Each writes its sections of `docs/results/<page>.md` under the root it is given.
 WRITERS = (
     sst_sweep.write_docs,
+    sst_bernoulli_band.write_docs,
     sst_calibrated_threshold.write_docs,
     sst_authors.write_docs,
     sst_speed.write_docs,
     sst_faithfulness.write_docs,
     snli.write_docs,
     beer_real.write_docs,
+    beer_classification.write_docs,
     beer_synthetic.write_docs,
     beer_learning_curve.write_docs,
     beer_speed.write_docs,
     sst_transformer.write_docs,
 )
 PAGES = ("sst", "sst_authors", "sst_faithfulness", "snli", "beer_real", "beer_synthetic")
-PAGES += ("beer_learning_curve", "beer_speed", "sst_transformer")
+PAGES += ("beer_learning_curve", "beer_speed", "sst_transformer", "beer_classification")
 
 
 def _median(values: List[float]) -> str:
@@ -111,6 +115,9 @@ def headline() -> str:
         f"(softmax, 100 %) | [SNLI](docs/results/snli.md) |"
     )
     rows.append(beer_real.headline_row())
+    binary = beer_classification.headline_row()
+    if binary:
+        rows.append(binary)
     beer = load_results("beer_synthetic")
     cells = []
     for aspect, name in beer_synthetic.ASPECTS.items():

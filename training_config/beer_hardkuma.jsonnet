@@ -2,10 +2,12 @@
 // bidirectional RCNN, an RCNN regressor that reads the selected words only (skipping the others,
 // as the authors' RCNN does), and the Lagrangian constraint holding the expected selection rate at
 // the paper's target for the aspect (BEER_ASPECT) from both sides, annealed over the first 5
-// epochs. Trained as the paper authors' code trains it (their initialisation, an RCNN cell for
-// the gates' state, shape parameters clamped at 1e-6, independent dropout masks for the gate and
-// the regressor, weight decay 2e-6, the learning rate decayed by 0.97 an epoch), but with Adam at
-// 4e-3: at the paper's 4e-4 and a selection held at the target, the gates fill the target with
+// epochs, by dual ascent with a damping of 1 (common/beer.libsonnet says why). Trained as the
+// paper authors' code trains it (their initialisation, an RCNN cell for the gates' state, shape
+// parameters clamped at 1e-6, independent dropout masks for the gate and the regressor, weight
+// decay 2e-6, the learning rate decayed by 0.97 an epoch), but with Adam at 4e-3: at the paper's
+// 4e-4 the annealed target closes the gates before the regressor has learned anything on real
+// reviews (docs/results/beer_real.md), and on synthetic ones the gates fill the target with
 // sentiment words of other aspects' sentences (docs/results/beer_synthetic.md).
 local beer = import 'common/beer.libsonnet';
 

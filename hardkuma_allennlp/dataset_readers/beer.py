@@ -1,12 +1,13 @@
 import logging
 import math
+import random
 import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data.dataset_readers.dataset_reader import DatasetReader
-from allennlp.data.fields import Field, MetadataField, TensorField, TextField
+from allennlp.data.fields import Field, LabelField, MetadataField, TensorField, TextField
 from allennlp.data.instance import Instance
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 from allennlp.data.tokenizers import Token
@@ -35,6 +36,8 @@ _ASPECT_ALIASES = {
 }
 
 Span = Tuple[int, int]
+# One parsed line: tokens, the five scores, and the gold spans by aspect (annotation files only).
+Parsed = Tuple[List[str], List[float], Optional[Dict[int, Any]]]
 
 
 class BeerFormatError(InputFormatError):
@@ -68,7 +71,15 @@ class BeerAdvocateDatasetReader(DatasetReader):
 
     - `tokens`: a `TextField` (tokens lowercased; truncated to `max_length` if given).
     - `label`: a float `TensorField` of shape `(num_targets,)`: the score of the chosen aspect
-      (`num_targets == 1`) or all five scores (`aspect` is `None` / `"all"`).
+      (`num_targets == 1`) or all five scores (`aspect` is `None` / `"all"`). With `binarize`, a
+      `LabelField` instead: index 0 (`"negative"`) for a score at or below
+      `negative_threshold`, 1 (`"positive"`) at or above `positive_threshold`; reviews in
+      between are dropped, and so are annotated reviews without a gold span for the aspect
+      (the protocol of the rationalization papers of 2022-25: FR, MGR, DR, MCD). The indices are
+      fixed (`skip_indexing`), so the label vocabulary does not depend on which class is more
+      frequent: the model's vocabulary names them with
+      `"vocabulary": {"type": "from_instances", "tokens_to_add": {"labels": ["negative",
+      "positive"]}}` (as `beer_hardkuma_classification.jsonnet` does).
     - `gold_rationale` (only from the annotation file, and only for a single aspect): a float
       `TensorField` of shape `(num_tokens,)`, 1.0 inside a gold span of the aspect and 0.0
       outside. **A review with no gold span for the aspect** (an empty list, or only spans cut
@@ -95,6 +106,21 @@ class BeerAdvocateDatasetReader(DatasetReader):
     max_length : `int`, optional (default = `None`)
         If given, reviews are truncated to their first `max_length` tokens (the authors use 256
         for training); gold spans are cut at the same point.
+    binarize : `bool`, optional (default = `False`)
+        Predict a binary sentiment label of the aspect instead of its score (needs a single
+        `aspect`); see `label` above.
+    negative_threshold : `float`, optional (default = `0.4`)
+        With `binarize`, scores at or below this are negative.
+    positive_threshold : `float`, optional (default = `0.6`)
+        With `binarize`, scores at or above this are positive; it must exceed
+        `negative_threshold`.
+    balance : `bool`, optional (default = `False`)
+        With `binarize`, drop randomly chosen reviews of the more frequent class until both
+        classes have as many reviews (the peers balance their training file this way). The
+        choice depends on the file and `balance_seed` only, so every epoch and every run reads
+        the same reviews.
+    balance_seed : `int`, optional (default = `0`)
+        The seed of that choice.
     token_indexers : `Dict[str, TokenIndexer]`, optional
         How to index the tokens (default: `{"tokens": SingleIdTokenIndexer()}`).
     """
@@ -103,6 +129,11 @@ class BeerAdvocateDatasetReader(DatasetReader):
         self,
         aspect: Optional[Union[int, str]] = None,
         max_length: Optional[int] = None,
+        binarize: bool = False,
+        negative_threshold: float = 0.4,
+        positive_threshold: float = 0.6,
+        balance: bool = False,
+        balance_seed: int = 0,
         token_indexers: Optional[Dict[str, TokenIndexer]] = None,
         **kwargs,
     ) -> None:
@@ -113,6 +144,19 @@ class BeerAdvocateDatasetReader(DatasetReader):
         if max_length is not None and (isinstance(max_length, bool) or max_length < 1):
             raise ConfigurationError(f"max_length must be a positive int or None, got {max_length}")
         self._max_length = max_length
+        if binarize and self._aspect is None:
+            raise ConfigurationError("binarize needs a single aspect, not all five")
+        if balance and not binarize:
+            raise ConfigurationError("balance balances binary labels: set binarize too")
+        if binarize and not 0.0 <= negative_threshold < positive_threshold <= 1.0:
+            raise ConfigurationError(
+                "the thresholds must satisfy 0 <= negative_threshold < positive_threshold <= 1, "
+                f"got {negative_threshold} and {positive_threshold}"
+            )
+        self._binarize = binarize
+        self._thresholds = (negative_threshold, positive_threshold)
+        self._balance = balance
+        self._balance_seed = balance_seed
         self._token_indexers = token_indexers or {"tokens": SingleIdTokenIndexer()}
 
     @staticmethod
@@ -156,26 +200,80 @@ class BeerAdvocateDatasetReader(DatasetReader):
             "annotations" if annotations else "reviews",
             file_path,
         )
+        dropped = self._unbalanced_lines(path, file_path, annotations) if self._balance else set()
         yielded = 0
         for line_number, line in self.shard_iterable(numbered_lines(path, file_path)):
-            if not line.strip():
+            if not line.strip() or line_number in dropped:
                 continue
-            try:
-                if annotations:
-                    instance = self._annotation_line_to_instance(line)
-                else:
-                    instance = self._review_line_to_instance(line)
-            except BeerFormatError as error:
-                raise BeerFormatError(f"{file_path}, line {line_number}: {error}") from None
-            if instance is None:
+            parsed = self._parse_line(line, line_number, file_path, annotations)
+            if parsed is None:
                 logger.warning("%s, line %d: empty review, skipped", file_path, line_number)
                 continue
+            tokens, scores, spans = parsed
+            if self._binarize and not self._hasbinary_label(scores, spans):
+                continue
+            try:
+                instance = self._make_instance(tokens, scores, spans)
+            except BeerFormatError as error:
+                raise BeerFormatError(f"{file_path}, line {line_number}: {error}") from None
             yielded += 1
             yield instance
         if yielded == 0 and self.get_distributed_info() is None and self.get_worker_info() is None:
-            raise BeerFormatError(f"{file_path}: no instance to read: the file has no review")
+            what = " with a binary label" if self._binarize else ""
+            raise BeerFormatError(f"{file_path}: no instance to read: the file has no review{what}")
 
-    def _review_line_to_instance(self, line: str) -> Optional[Instance]:
+    def _parse_line(
+        self, line: str, line_number: int, name: str, annotations: bool
+    ) -> Optional[Parsed]:
+        try:
+            if annotations:
+                return self._parse_annotation_line(line)
+            return self._parse_review_line(line)
+        except BeerFormatError as error:
+            raise BeerFormatError(f"{name}, line {line_number}: {error}") from None
+
+    def _hasbinary_label(self, scores: List[float], spans: Optional[Dict[int, Any]]) -> bool:
+        assert self._aspect is not None
+        if spans is not None and spans.get(self._aspect) == []:
+            return False
+        return self.binary_label(scores[self._aspect]) is not None
+
+    def binary_label(self, score: float) -> Optional[int]:
+        """The label index of `binarize` for an aspect score: 0 (negative), 1 (positive), or
+        `None` between the thresholds."""
+        negative, positive = self._thresholds
+        if score <= negative:
+            return 0
+        if score >= positive:
+            return 1
+        return None
+
+    def _unbalanced_lines(self, path: str, name: str, annotations: bool) -> set:
+        """The line numbers that `balance` drops: a seeded sample of the larger class."""
+        by_label: Dict[int, List[int]] = {0: [], 1: []}
+        for line_number, line in numbered_lines(path, name):
+            if not line.strip():
+                continue
+            parsed = self._parse_line(line, line_number, name, annotations)
+            if parsed is not None and self._hasbinary_label(parsed[1], parsed[2]):
+                by_label[self.binary_label(parsed[1][self._aspect])].append(line_number)
+        smaller, larger = sorted(by_label.values(), key=len)
+        if larger and not smaller:
+            missing = "negative" if not by_label[0] else "positive"
+            raise BeerFormatError(
+                f"{name}: balance needs reviews of both classes, but the file has no {missing} "
+                "review of the aspect"
+            )
+        dropped = random.Random(self._balance_seed).sample(larger, len(larger) - len(smaller))
+        logger.info(
+            "%s: balanced to %d reviews of each class (%d dropped)",
+            name,
+            len(smaller),
+            len(dropped),
+        )
+        return set(dropped)
+
+    def _parse_review_line(self, line: str) -> Optional[Parsed]:
         line = line.rstrip("\r\n")
         if "\t" not in line:
             raise BeerFormatError(
@@ -191,9 +289,9 @@ class BeerAdvocateDatasetReader(DatasetReader):
         tokens = review.lower().split()
         if not tokens:
             return None
-        return self._make_instance(tokens, scores, None)
+        return tokens, scores, None
 
-    def _annotation_line_to_instance(self, line: str) -> Instance:
+    def _parse_annotation_line(self, line: str) -> Parsed:
         try:
             item = json_object(line)
         except ValueError as error:
@@ -211,7 +309,7 @@ class BeerAdvocateDatasetReader(DatasetReader):
             raise BeerFormatError(f"'y' must be a list of {NUM_ASPECTS} scores, found {scores!r}")
         scores = [_parse_score(value) for value in scores]
         spans = {a: item[str(a)] for a in range(NUM_ASPECTS)}
-        return self._make_instance([vocabulary_form(t) for t in tokens], scores, spans)
+        return [vocabulary_form(t) for t in tokens], scores, spans
 
     # ------------------------------------------------------------------------------------------
     # Instances
@@ -271,7 +369,16 @@ class BeerAdvocateDatasetReader(DatasetReader):
         fields: Dict[str, Field] = {
             "tokens": TextField([Token(t) for t in kept], self._token_indexers)
         }
-        if scores is not None:
+        if scores is not None and self._binarize:
+            assert self._aspect is not None
+            label = self.binary_label(scores[self._aspect])
+            if label is None:
+                raise BeerFormatError(
+                    f"score {scores[self._aspect]} is between the thresholds "
+                    f"{self._thresholds[0]} and {self._thresholds[1]}: it has no binary label"
+                )
+            fields["label"] = LabelField(label, skip_indexing=True)
+        elif scores is not None:
             target = scores if self._aspect is None else [scores[self._aspect]]
             # Shape: (num_targets,)
             fields["label"] = TensorField(torch.tensor(target, dtype=torch.float))

@@ -107,8 +107,16 @@ class RationaleModel(Model):
                 raise ConfigurationError(
                     f"rationale_model: a classifier needs at least two classes, but the "
                     f"vocabulary's {label_namespace!r} namespace has {num_targets} "
-                    f"({', '.join(map(repr, labels)) or 'none'}): check the training data's "
-                    "label column (every instance has the same label)"
+                    f"({', '.join(map(repr, labels)) or 'none'}): "
+                    + (
+                        "check the training data's label column (every instance has the same "
+                        "label)"
+                        if labels
+                        else "labels read with fixed indices (as the beer_advocate reader's "
+                        "binarize gives) are named by the config's vocabulary, e.g. "
+                        '"vocabulary": {"type": "from_instances", "tokens_to_add": '
+                        '{"labels": ["negative", "positive"]}}'
+                    )
                 )
         hidden_dim = feedforward.get_output_dim() if feedforward else encoder.get_output_dim()
         self._output_layer = torch.nn.Linear(hidden_dim, num_targets)

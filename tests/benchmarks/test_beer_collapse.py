@@ -31,7 +31,7 @@ def test_collapse_criterion(selections, expected):
 
 
 def test_beer_config_does_not_collapse_on_real_length_reviews():
-    # `beer_hardkuma.jsonnet`, optimizer and constraint unchanged, 15 short epochs of 10 steps
+    # `beer_hardkuma.jsonnet`, optimizer and constraint unchanged, 10 short epochs of 36 steps
     # (see the probe's docstring).
     rows = probe.probe()
     selections = [row["selected"] for row in rows]
