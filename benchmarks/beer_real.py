@@ -91,10 +91,12 @@ def link_folder(files: Dict[str, Path], aspect: int, folder: Path) -> Path:
         "annotations": "annotations.json",
     }
     for key, name in names.items():
-        link = folder / name
+        link, target = folder / name, files[key].resolve()
+        if link.is_symlink() and link.resolve() == target:
+            continue
         if link.is_symlink() or link.exists():
             link.unlink()
-        link.symlink_to(files[key].resolve())
+        link.symlink_to(target)
     return folder
 
 

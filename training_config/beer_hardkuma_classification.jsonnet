@@ -28,7 +28,7 @@ base + {
   model+: { task: 'classification', num_targets: null },
   data_loader+: { batch_size: 128 },
   trainer+: {
-    // About 900 steps, against 720 for the regression config's 20 epochs of the whole file.
+    // Up to 900 steps, against 720 for the regression config's 20 epochs of the whole file.
     num_epochs: 30,
     validation_metric: ['+accuracy', '-lagrangian_selection_miss'],
     callbacks: [beer.lagrangian { selection: human_rates[beer.aspect] }],

@@ -2,7 +2,7 @@ import logging
 import math
 import random
 import re
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -74,8 +74,9 @@ class BeerAdvocateDatasetReader(DatasetReader):
       (`num_targets == 1`) or all five scores (`aspect` is `None` / `"all"`). With `binarize`, a
       `LabelField` instead: index 0 (`"negative"`) for a score at or below
       `negative_threshold`, 1 (`"positive"`) at or above `positive_threshold`; reviews in
-      between are dropped, and so are annotated reviews without a gold span for the aspect
-      (the protocol of the rationalization papers of 2022-25: FR, MGR, DR, MCD). The indices are
+      between are dropped, and so are annotated reviews without a gold span for the aspect in
+      the tokens read (the protocol of the rationalization papers of 2022-25: FR, MGR, DR,
+      MCD). The indices are
       fixed (`skip_indexing`), so the label vocabulary does not depend on which class is more
       frequent: the model's vocabulary names them with
       `"vocabulary": {"type": "from_instances", "tokens_to_add": {"labels": ["negative",
@@ -209,9 +210,9 @@ class BeerAdvocateDatasetReader(DatasetReader):
             if parsed is None:
                 logger.warning("%s, line %d: empty review, skipped", file_path, line_number)
                 continue
-            tokens, scores, spans = parsed
-            if self._binarize and not self._hasbinary_label(scores, spans):
+            if self._binarize and not self._has_binary_label(parsed):
                 continue
+            tokens, scores, spans = parsed
             try:
                 instance = self._make_instance(tokens, scores, spans)
             except BeerFormatError as error:
@@ -232,15 +233,32 @@ class BeerAdvocateDatasetReader(DatasetReader):
         except BeerFormatError as error:
             raise BeerFormatError(f"{name}, line {line_number}: {error}") from None
 
-    def _hasbinary_label(self, scores: List[float], spans: Optional[Dict[int, Any]]) -> bool:
+    def _has_binary_label(self, parsed: Parsed) -> bool:
+        """Whether `binarize` reads a parsed line: its score is outside the thresholds and, in an
+        annotation file, it has a gold span of the aspect within the tokens read."""
         assert self._aspect is not None
-        if spans is not None and spans.get(self._aspect) == []:
-            return False
+        tokens, scores, spans = parsed
+        if spans is not None:
+            length = len(tokens) if self._max_length is None else self._max_length
+            if not clip_spans(spans[self._aspect], length):
+                return False
         return self.binary_label(scores[self._aspect]) is not None
 
     def binary_label(self, score: float) -> Optional[int]:
-        """The label index of `binarize` for an aspect score: 0 (negative), 1 (positive), or
-        `None` between the thresholds."""
+        """
+        The label index that `binarize` gives an aspect score.
+
+        # Parameters
+
+        score : `float`
+            The aspect's score, in [0, 1].
+
+        # Returns
+
+        `Optional[int]`
+            0 (negative) at or below `negative_threshold`, 1 (positive) at or above
+            `positive_threshold`, `None` in between.
+        """
         negative, positive = self._thresholds
         if score <= negative:
             return 0
@@ -248,14 +266,14 @@ class BeerAdvocateDatasetReader(DatasetReader):
             return 1
         return None
 
-    def _unbalanced_lines(self, path: str, name: str, annotations: bool) -> set:
+    def _unbalanced_lines(self, path: str, name: str, annotations: bool) -> Set[int]:
         """The line numbers that `balance` drops: a seeded sample of the larger class."""
         by_label: Dict[int, List[int]] = {0: [], 1: []}
         for line_number, line in numbered_lines(path, name):
             if not line.strip():
                 continue
             parsed = self._parse_line(line, line_number, name, annotations)
-            if parsed is not None and self._hasbinary_label(parsed[1], parsed[2]):
+            if parsed is not None and self._has_binary_label(parsed):
                 by_label[self.binary_label(parsed[1][self._aspect])].append(line_number)
         smaller, larger = sorted(by_label.values(), key=len)
         if larger and not smaller:
@@ -308,7 +326,10 @@ class BeerAdvocateDatasetReader(DatasetReader):
         if not isinstance(scores, list) or len(scores) != NUM_ASPECTS:
             raise BeerFormatError(f"'y' must be a list of {NUM_ASPECTS} scores, found {scores!r}")
         scores = [_parse_score(value) for value in scores]
-        spans = {a: item[str(a)] for a in range(NUM_ASPECTS)}
+        # Every aspect's spans are checked, also on lines that are not read (a review between
+        # the thresholds, or dropped by `balance`): a bad span means the line is not what it
+        # claims to be.
+        spans = {a: _check_spans(item[str(a)], len(tokens), a) for a in range(NUM_ASPECTS)}
         return [vocabulary_form(t) for t in tokens], scores, spans
 
     # ------------------------------------------------------------------------------------------

@@ -213,3 +213,21 @@ def test_a_classifier_without_label_names_says_where_they_go(tmp_path):
     )
     with pytest.raises(ConfigurationError, match="tokens_to_add"):
         Model.from_params(vocab=vocab, params=params)
+
+
+def test_annotated_reviews_without_a_gold_span_in_the_tokens_read_are_dropped(tmp_path):
+    path = tmp_path / "annotations.json"
+    lines = [annotation(["a", "b", "c", "d"], 0.9, [[3, 4]]), annotation(["e", "f"], 0.1, [[0, 1]])]
+    path.write_text("\n".join(lines) + "\n")
+    assert len(list(binary_reader().read(path))) == 2
+    # Cut at 3 tokens, the first review's span is gone: the review is dropped, not counted.
+    instances = list(binary_reader(max_length=3).read(path))
+    assert [instance["metadata"]["tokens"] for instance in instances] == [["e", "f"]]
+
+
+def test_spans_are_checked_on_lines_that_are_not_read(tmp_path):
+    path = tmp_path / "annotations.json"
+    lines = [annotation(["a", "b"], 0.9, [[0, 1]]), annotation(["c", "d"], 0.5, [[1, 9]])]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BeerFormatError, match=r"annotations.json, line 2: span \[1, 9\]"):
+        list(binary_reader().read(path))
