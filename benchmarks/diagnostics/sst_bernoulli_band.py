@@ -116,24 +116,12 @@ def probability_quantiles(serialization: Path) -> Dict[str, float]:
     return {str(q): round(ordered[int(q * (len(ordered) - 1))], 4) for q in QUANTILES}
 
 
-def run_authors(sparsity: float, epochs: int) -> Dict:
-    save = RUNS / f"authors_l{sparsity}"
-    if save.exists():
-        shutil.rmtree(save)
-    save.mkdir(parents=True)
-    data = Path(os.environ["SST_TRAIN"]).parent
-    command = [sys.executable, "-c", AUTHORS_LAUNCHER, "--model", "rl"]
-    command += ["--sparsity", str(sparsity), "--num_iterations", str(-epochs)]
-    command += ["--embed_size", "50", "--lower", "--data_dir", str(data)]
-    command += ["--word_vectors", os.environ["SST_EMBEDDINGS"], "--save_path", str(save)]
-    env = dict(one_thread(), PYTHONPATH=str(ANCHORS))
-    result = subprocess.run(command, cwd=ANCHORS, env=env, capture_output=True, text=True)
-    (save / "train_output.txt").write_text(result.stdout + result.stderr)
-    if result.returncode != 0:
-        raise RuntimeError(f"the authors' rl run failed: {result.stderr[-2000:]}")
+def authors_curve(log: str) -> List[Dict[str, float]]:
+    """Per epoch of the authors' log: the mean sampled share of its training lines ("Epoch E
+    Iter I ... p1 X") and the dev line's selected share and accuracy ("# epoch E iter I: dev")."""
     sampled: Dict[int, List[float]] = {}
     curve = []
-    for line in result.stdout.splitlines():
+    for line in log.splitlines():
         line = line.strip()
         train = TRAIN_LINE.match(line)
         if train:
@@ -151,6 +139,25 @@ def run_authors(sparsity: float, epochs: int) -> Dict:
                     "dev_accuracy": metrics["acc"],
                 }
             )
+    return curve
+
+
+def run_authors(sparsity: float, epochs: int) -> Dict:
+    save = RUNS / f"authors_l{sparsity}"
+    if save.exists():
+        shutil.rmtree(save)
+    save.mkdir(parents=True)
+    data = Path(os.environ["SST_TRAIN"]).parent
+    command = [sys.executable, "-c", AUTHORS_LAUNCHER, "--model", "rl"]
+    command += ["--sparsity", str(sparsity), "--num_iterations", str(-epochs)]
+    command += ["--embed_size", "50", "--lower", "--data_dir", str(data)]
+    command += ["--word_vectors", os.environ["SST_EMBEDDINGS"], "--save_path", str(save)]
+    env = dict(one_thread(), PYTHONPATH=str(ANCHORS))
+    result = subprocess.run(command, cwd=ANCHORS, env=env, capture_output=True, text=True)
+    (save / "train_output.txt").write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise RuntimeError(f"the authors' rl run failed: {result.stderr[-2000:]}")
+    curve = authors_curve(result.stdout)
     final = json.loads((save / "results.json").read_text())
     return {
         "side": "authors",
